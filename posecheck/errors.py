@@ -1,0 +1,30 @@
+"""Exceptions raised by the posecheck library.
+
+The library raises these; only :mod:`posecheck.cli` turns them into a one-line
+``Error: ...`` message and a non-zero exit. Messages are complete sentences that say
+what went wrong and, where there is one, how to fix it.
+"""
+
+
+class PosecheckError(Exception):
+    """Base class of every error posecheck reports to a user."""
+
+
+class SourceError(PosecheckError):
+    """A video file, camera or URL cannot be opened or read."""
+
+
+class ModelError(PosecheckError):
+    """The pose model is missing, corrupt or cannot be loaded."""
+
+
+class LandmarkFileError(PosecheckError):
+    """A landmark JSONL file is missing or malformed."""
+
+
+class ConfigError(PosecheckError):
+    """A stretch catalogue, option or argument is invalid."""
+
+
+class StoreError(PosecheckError):
+    """The history database cannot be opened, is foreign or corrupt."""

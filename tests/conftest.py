@@ -1,0 +1,17 @@
+"""Shared test fixtures and paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+MODELS = ROOT / "models"
+
+
+@pytest.fixture
+def root() -> Path:
+    """The repository root."""
+    return ROOT
