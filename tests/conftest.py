@@ -15,3 +15,9 @@ MODELS = ROOT / "models"
 def root() -> Path:
     """The repository root."""
     return ROOT
+
+import sys
+
+# Test-support modules (e.g. the synthetic skeleton generator tests/skeleton.py) are
+# importable from every test folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
