@@ -190,6 +190,9 @@ class FrameResult:
     raw: FrameAngles
     smoothed: FrameAngles
     measured: dict[str, float | None] = field(default_factory=dict)  # side -> stretch value
+    # side -> smoothed hip rotation minus the neutral reference (IR positive), or None
+    rotation_deg: dict[str, float | None] = field(default_factory=dict)
+    neutral_offset_deg: dict[str, float] = field(default_factory=dict)  # side -> offset used
     holding: dict[str, bool] = field(default_factory=dict)  # side -> in a hold
     hold_elapsed: dict[str, float] = field(default_factory=dict)  # side -> seconds so far
     events: tuple[HoldEvent, ...] = ()
