@@ -1,0 +1,278 @@
+"""One measuring session: pose frames in, per-frame results and a summary out.
+
+This is the single piece of code behind every front end: ``posecheck live``,
+``posecheck analyse`` on a video and ``posecheck analyse`` on a landmark file all feed
+:class:`posecheck.types.PoseFrame` objects, in time order, into :meth:`Session.update`.
+So a replayed landmark file gives exactly the numbers the live run showed.
+
+Per frame: geometry (raw angles) -> smoothing -> neutral reference -> view check ->
+stretch value -> hold tracker, for every (stretch, side) being measured.
+
+Pure: no mediapipe, no cv2, no clock. Time comes from ``PoseFrame.t`` (seconds).
+
+Convention: degrees; hip rotation positive = internal rotation; a stretch's measured
+value is in its direction (positive = deeper), see :class:`posecheck.stretches.Stretch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from posecheck.filters import AngleSmoother
+from posecheck.geometry import frame_angles
+from posecheck.holds import HoldTracker
+from posecheck.landmarks import SIDES
+from posecheck.neutral import NeutralCapture
+from posecheck.setup_check import check_view, compensation_warnings
+from posecheck.stretches import Stretch
+from posecheck.types import FrameAngles, FrameResult, HoldEvent, PoseFrame, SideAngles, Warning_
+
+MIN_CONFIDENCE = 0.3  # rotation values below this confidence are not used
+
+
+@dataclass
+class _RotationStats:
+    """Running rotation statistics of one (stretch, side), neutral-corrected."""
+
+    peak_signed: float | None = None
+    peak_ir: float = 0.0
+    peak_er: float = 0.0
+    peak_raw_signed: float | None = None
+    conf_sum: float = 0.0
+    frames: int = 0
+
+    def add(self, corrected: float, raw: float, confidence: float) -> None:
+        if self.peak_signed is None or abs(corrected) > abs(self.peak_signed):
+            self.peak_signed = corrected
+        if self.peak_raw_signed is None or abs(raw) > abs(self.peak_raw_signed):
+            self.peak_raw_signed = raw
+        self.peak_ir = max(self.peak_ir, corrected)
+        self.peak_er = max(self.peak_er, -corrected)
+        self.conf_sum += confidence
+        self.frames += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        seen = self.frames > 0
+        return {
+            "peak_rotation_deg": self.peak_signed,
+            "peak_rotation_raw_deg": self.peak_raw_signed,
+            "peak_internal_deg": self.peak_ir if seen else None,
+            "peak_external_deg": self.peak_er if seen else None,
+            "mean_confidence": self.conf_sum / self.frames if seen else None,
+            "frames_measured": self.frames,
+        }
+
+
+@dataclass
+class _Pair:
+    """State of one (stretch, side)."""
+
+    stretch: Stretch
+    side: str
+    threshold_deg: float
+    tracker: HoldTracker
+    rotation: _RotationStats = field(default_factory=_RotationStats)
+
+
+class Session:
+    """Measure one or more stretches on both sides from a stream of pose frames.
+
+    ``stretches``: the first is the *primary* one (shown and announced). With several
+    (``analyse`` without ``--stretch``) each is tracked independently on every frame.
+    ``threshold_deg`` overrides the primary stretch's entry threshold. ``neutral``: take a
+    neutral reference before the first hold of each side (see :mod:`posecheck.neutral`).
+    ``active``: set by the live routine to (stretch id, side) so that only that pair is
+    measured; None measures every pair.
+    """
+
+    def __init__(self, stretches: Sequence[Stretch], *, threshold_deg: float | None = None,
+                 smooth: bool = True, neutral: bool = True) -> None:
+        if not stretches:
+            raise ValueError("Session needs at least one stretch")
+        self.stretches = list(stretches)
+        self.primary = self.stretches[0]
+        self.smooth = smooth
+        self.use_neutral = neutral
+        self._smoother = AngleSmoother() if smooth else None
+        self.pairs: dict[tuple[str, str], _Pair] = {}
+        for i, st in enumerate(self.stretches):
+            thr = threshold_deg if (threshold_deg is not None and i == 0) else st.threshold_deg
+            for side in SIDES:
+                tracker = HoldTracker(thr, hysteresis_deg=st.hysteresis_deg,
+                                      target_s=st.hold_target_s, side=side)
+                self.pairs[(st.id, side)] = _Pair(st, side, thr, tracker)
+        measures = {st.measure for st in self.stretches} | {"rotation_deg"}
+        self.neutral: dict[tuple[str, str], NeutralCapture] = {
+            (m, side): NeutralCapture() for m in measures for side in SIDES
+        }
+        self.active: tuple[str, str] | None = None
+        self.frames = 0
+        self.frames_with_pose = 0
+        self.t_first: float | None = None
+        self.t_last: float | None = None
+
+    # ------------------------------------------------------------------ per frame
+    def update(self, pose: PoseFrame) -> FrameResult:
+        """Process one frame (frames must come in increasing ``t``)."""
+        t = pose.t
+        self._count(pose)
+        raw = frame_angles(pose)
+        smoothed = self._smoother.update(raw) if self._smoother else raw
+        if self.use_neutral:
+            self._feed_neutral(t, smoothed)
+        rotation = {s: self._corrected(smoothed.side(s), s, "rotation_deg") for s in SIDES}
+        measured: dict[str, float | None] = {}
+        events: list[HoldEvent] = []
+        view_warnings: dict[str, list[Warning_]] = {}
+        shown = self._shown_stretch().id
+        for (sid, side), pair in self.pairs.items():
+            value, warns, new = self._update_pair(pair, pose, smoothed.side(side), rotation[side])
+            events.extend(new)
+            if sid == shown:
+                measured[side] = value
+                view_warnings[side] = warns
+        warnings = self._frame_warnings(pose, view_warnings)
+        return FrameResult(
+            t=t, pose=pose, raw=raw, smoothed=smoothed, measured=measured,
+            holding={s: self.pairs[(shown, s)].tracker.holding for s in SIDES},
+            hold_elapsed={s: self.pairs[(shown, s)].tracker.elapsed_s(t) for s in SIDES},
+            events=tuple(events), warnings=tuple(warnings),
+            status=self._status(t, measured, warnings),
+            rotation_deg=rotation,
+            neutral_offset_deg={s: self.neutral[("rotation_deg", s)].offset_deg for s in SIDES},
+        )
+
+    def _update_pair(
+        self, pair: _Pair, pose: PoseFrame, a: SideAngles, rotation: float | None
+    ) -> tuple[float | None, list[Warning_], list[HoldEvent]]:
+        """Feed one (stretch, side): returns (measured value, view warnings, hold events)."""
+        fed = self.active is None or self.active == (pair.stretch.id, pair.side)
+        if not fed:
+            return None, [], pair.tracker.update(pose.t, None)
+        warns = check_view(pose, pair.stretch.measure, pair.side, pair.stretch.view)
+        value = None if warns else self._value(pair.stretch, a, pair.side)
+        new = pair.tracker.update(pose.t, value)
+        if not warns and rotation is not None and a.rotation_deg is not None:
+            pair.rotation.add(rotation, a.rotation_deg, a.confidence)
+        if self.use_neutral and any(e.kind == "start" for e in new):
+            self.neutral[(pair.stretch.measure, pair.side)].lock()
+        return value, warns, new
+
+    def _count(self, pose: PoseFrame) -> None:
+        if self.t_last is not None and pose.t < self.t_last:
+            raise ValueError(f"frames must come in time order: t={pose.t} after {self.t_last}")
+        self.frames += 1
+        self.frames_with_pose += int(pose.has_pose)
+        self.t_first = pose.t if self.t_first is None else self.t_first
+        self.t_last = pose.t
+
+    def _feed_neutral(self, t: float, angles: FrameAngles) -> None:
+        for (measure, side), capture in self.neutral.items():
+            a = angles.side(side)
+            if measure == "rotation_deg" and a.confidence < MIN_CONFIDENCE:
+                capture.update(t, None)
+            else:
+                capture.update(t, getattr(a, measure))
+
+    def _corrected(self, a: SideAngles, side: str, measure: str) -> float | None:
+        """The angle ``measure`` of one side minus its neutral offset (None if untrusted)."""
+        raw = getattr(a, measure)
+        if raw is None or (measure == "rotation_deg" and a.confidence < MIN_CONFIDENCE):
+            return None
+        if not self.use_neutral:
+            return raw
+        return self.neutral[(measure, side)].correct(raw)
+
+    def _value(self, stretch: Stretch, a: SideAngles, side: str) -> float | None:
+        v = self._corrected(a, side, stretch.measure)
+        return None if v is None else stretch.direction * v
+
+    def _shown_stretch(self) -> Stretch:
+        if self.active is not None:
+            return self.pairs[(self.active[0], self.active[1])].stretch
+        return self.primary
+
+    def _frame_warnings(self, pose: PoseFrame,
+                        view_warnings: dict[str, list[Warning_]]) -> list[Warning_]:
+        sides = [self.active[1]] if self.active is not None else list(SIDES)
+        out: list[Warning_] = []
+        per_side = [view_warnings.get(s, []) for s in sides]
+        if all(per_side) and per_side:
+            out.extend(per_side[0])
+        elif self._shown_stretch().view == "front" and pose.has_pose:
+            out.extend(compensation_warnings(pose))
+        return out
+
+    def _status(self, t: float, measured: dict[str, float | None],
+                warnings: list[Warning_]) -> str:
+        st = self._shown_stretch()
+        sides = [self.active[1]] if self.active is not None else list(SIDES)
+        for side in sides:
+            tracker = self.pairs[(st.id, side)].tracker
+            if tracker.holding:
+                el = tracker.elapsed_s(t)
+                if el >= st.hold_target_s:
+                    return f"{side}: target reached ({el:.0f} s) - hold as long as comfortable"
+                return f"{side}: hold it... {el:.0f} / {st.hold_target_s:.0f} s"
+        if warnings and warnings[0].code in ("no_person", "not_visible", "facing", "implausible"):
+            return warnings[0].text
+        thr = self.pairs[(st.id, sides[0])].threshold_deg
+        return f"{st.name}: stretch to {thr:.0f}° and hold"
+
+    # ------------------------------------------------------------------ end
+    def finish(self) -> list[HoldEvent]:
+        """End every open hold at the last frame; returns the "end" events."""
+        t_end = self.t_last if self.t_last is not None else 0.0
+        events: list[HoldEvent] = []
+        for pair in self.pairs.values():
+            events.extend(pair.tracker.finish(t_end))
+        return events
+
+    def summary(self) -> dict[str, Any]:
+        """The measurement part of ``summary.json`` (docs/summary.md); callers add metadata."""
+        by_stretch: dict[str, Any] = {}
+        for st in self.stretches:
+            sides = {side: self._side_summary(self.pairs[(st.id, side)]) for side in SIDES}
+            by_stretch[st.id] = {"threshold_deg": self.pairs[(st.id, "left")].threshold_deg,
+                                 "sides": sides}
+        single = len(self.stretches) == 1
+        duration = (self.t_last - self.t_first) if self.t_first is not None else 0.0
+        return {
+            "frames": self.frames,
+            "frames_with_pose": self.frames_with_pose,
+            "duration_s": duration,
+            "stretch": self.primary.id if single else None,
+            "threshold_deg": by_stretch[self.primary.id]["threshold_deg"] if single else None,
+            "sides": by_stretch[self.primary.id]["sides"] if single else self._merged(by_stretch),
+            "by_stretch": by_stretch,
+            "neutral": {side: self._neutral_info(side) for side in SIDES},
+        }
+
+    def _neutral_info(self, side: str) -> dict[str, Any]:
+        cap = self.neutral[("rotation_deg", side)]
+        return {"captured": cap.captured, "offset_deg": cap.offset_deg, "t": cap.captured_at}
+
+    def _side_summary(self, pair: _Pair) -> dict[str, Any]:
+        out = pair.tracker.summary().to_dict()
+        out.update(pair.rotation.to_dict())
+        out["neutral_offset_deg"] = self.neutral[(pair.stretch.measure, pair.side)].offset_deg
+        return out
+
+    def _merged(self, by_stretch: dict[str, Any]) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        first = self.stretches[0].id
+        for side in SIDES:
+            base = dict(by_stretch[first]["sides"][side])
+            holds = []
+            total = 0.0
+            for sid, entry in by_stretch.items():
+                s = entry["sides"][side]
+                holds.extend({**h, "stretch": sid} for h in s["holds"])
+                total += s["total_hold_s"]
+            base["holds"] = sorted(holds, key=lambda h: h["start_s"])
+            base["total_hold_s"] = total
+            base.pop("peak_measured_deg", None)
+            merged[side] = base
+        return merged
