@@ -84,7 +84,8 @@ class Session:
     ``threshold_deg`` overrides the primary stretch's entry threshold. ``neutral``: take a
     neutral reference before the first hold of each side (see :mod:`posecheck.neutral`).
     ``active``: set by the live routine to (stretch id, side) so that only that pair is
-    measured; None measures every pair.
+    measured; None measures every pair. ``measuring = False`` (set-up, neutral, countdown,
+    pause) feeds no hold tracker: their time counts as a gap.
     """
 
     def __init__(self, stretches: Sequence[Stretch], *, threshold_deg: float | None = None,
@@ -108,6 +109,7 @@ class Session:
             (m, side): NeutralCapture() for m in measures for side in SIDES
         }
         self.active: tuple[str, str] | None = None
+        self.measuring = True  # False: frames update the display and neutral, never a hold
         self.frames = 0
         self.frames_with_pose = 0
         self.t_first: float | None = None
@@ -148,13 +150,12 @@ class Session:
         self, pair: _Pair, pose: PoseFrame, a: SideAngles, rotation: float | None
     ) -> tuple[float | None, list[Warning_], list[HoldEvent]]:
         """Feed one (stretch, side): returns (measured value, view warnings, hold events)."""
-        fed = self.active is None or self.active == (pair.stretch.id, pair.side)
-        if not fed:
+        if self.active not in (None, (pair.stretch.id, pair.side)):
             return None, [], pair.tracker.update(pose.t, None)
         warns = check_view(pose, pair.stretch.measure, pair.side, pair.stretch.view)
         value = None if warns else self._value(pair.stretch, a, pair.side)
-        new = pair.tracker.update(pose.t, value)
-        if not warns and rotation is not None and a.rotation_deg is not None:
+        new = pair.tracker.update(pose.t, value if self.measuring else None)
+        if self.measuring and not warns and rotation is not None and a.rotation_deg is not None:
             pair.rotation.add(rotation, a.rotation_deg, a.confidence)
         if self.use_neutral and any(e.kind == "start" for e in new):
             self.neutral[(pair.stretch.measure, pair.side)].lock()
