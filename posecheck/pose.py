@@ -1,0 +1,218 @@
+"""Pose estimation: the ONLY module of posecheck that imports mediapipe.
+
+:class:`PoseEstimator` wraps the MediaPipe Tasks ``PoseLandmarker`` and converts every
+result at once into :class:`posecheck.types.PoseFrame` (numpy float64 arrays), so no
+MediaPipe object leaks out of this module. mediapipe is imported when an estimator is
+constructed, not when this module is imported, so ``import posecheck.pose`` stays cheap.
+
+Conventions (see :mod:`posecheck.types`):
+
+- ``landmarks``: (33, 4) ``[x, y, z, visibility]``, x and y normalized 0..1 of image
+  width/height, z relative depth on the scale of x; subject's LEFT side = odd indices.
+- ``world_landmarks``: (33, 4) ``[x, y, z, visibility]`` in metres, origin mid-hip,
+  x to the image right, y down, z away from the camera.
+- ``t`` is seconds; in VIDEO mode it only has to increase (it is passed to MediaPipe as
+  integer milliseconds, bumped by 1 ms when it would not increase).
+
+Must not import cv2 (images arrive as RGB numpy arrays).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import weakref
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from posecheck.errors import ModelError
+from posecheck.landmarks import LEFT_HIP, NUM_LANDMARKS, RIGHT_HIP
+from posecheck.model import verify_model
+from posecheck.types import PoseFrame
+
+Mode = Literal["video", "image"]
+
+
+LOG_ENV_VAR = "POSECHECK_MEDIAPIPE_LOGS"
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for a moment.
+
+    MediaPipe and LiteRT log dozens of INFO/WARNING lines from C++ straight to fd 2 when a
+    graph is built, first run and destroyed; they would bury our one-line messages. Set
+    ``POSECHECK_MEDIAPIPE_LOGS=1`` to see them. Failures still surface as exceptions.
+    """
+    if os.environ.get(LOG_ENV_VAR):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _quiet_close(landmarker: Any) -> None:
+    with _native_stderr_silenced():
+        landmarker.close()
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in 0..1, got {value}")
+
+
+def _to_array(landmarks: Sequence[Any]) -> np.ndarray:
+    """MediaPipe landmark list -> (33, 4) float64 ``[x, y, z, visibility]``.
+
+    A missing visibility (None) becomes 0.0, i.e. "do not trust this point".
+    """
+    out = np.empty((NUM_LANDMARKS, 4), dtype=np.float64)
+    for i, lm in enumerate(landmarks[:NUM_LANDMARKS]):
+        vis = lm.visibility
+        out[i] = (float(lm.x), float(lm.y), float(lm.z), float(vis) if vis is not None else 0.0)
+    return out
+
+
+def hip_midpoint(landmarks: np.ndarray) -> np.ndarray:
+    """Normalized (x, y) of the midpoint of both hips of a (33, 4) landmark array."""
+    return (landmarks[LEFT_HIP, :2] + landmarks[RIGHT_HIP, :2]) / 2.0
+
+
+def choose_person(people: Sequence[np.ndarray], previous_hip: np.ndarray | None) -> int:
+    """Index of the person to follow among ``people`` ((33, 4) normalized arrays).
+
+    With a previously followed person, the one whose hip midpoint is nearest to
+    ``previous_hip`` (normalized x, y). Otherwise the largest (area of the landmarks'
+    bounding box) weighted by closeness to the image centre: ``area * (1 - d / d_max)``
+    floored at 0.1, where ``d`` is the hip midpoint's distance to (0.5, 0.5).
+    """
+    if not people:
+        raise ValueError("choose_person needs at least one person")
+    if previous_hip is not None:
+        dists = [float(np.linalg.norm(hip_midpoint(p) - previous_hip)) for p in people]
+        return int(np.argmin(dists))
+    d_max = float(np.hypot(0.5, 0.5))
+    scores = []
+    for p in people:
+        xy = np.clip(p[:, :2], 0.0, 1.0)
+        area = float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]))
+        d = float(np.linalg.norm(hip_midpoint(p) - 0.5))
+        scores.append(area * max(0.1, 1.0 - d / d_max))
+    return int(np.argmax(scores))
+
+
+class PoseEstimator:
+    """Find one person's 33 landmarks per image with a MediaPipe Pose Landmarker bundle.
+
+    Use as a context manager or call :meth:`close`. ``mode="video"`` tracks across
+    frames (timestamps must increase); ``mode="image"`` treats every image on its own.
+    With ``num_poses > 1`` one person is followed consistently (see :func:`choose_person`);
+    :attr:`last_num_people` tells how many were in view in the last image.
+    """
+
+    def __init__(self, model_path: Path | str | None = None, *, mode: Mode = "video",
+                 num_poses: int = 1, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5) -> None:
+        if mode not in ("video", "image"):
+            raise ValueError(f"mode must be 'video' or 'image', got {mode!r}")
+        if num_poses < 1:
+            raise ValueError(f"num_poses must be >= 1, got {num_poses}")
+        _check_fraction("min_detection_confidence", min_detection_confidence)
+        _check_fraction("min_tracking_confidence", min_tracking_confidence)
+        self.model = verify_model(model_path)
+        self.mode: Mode = mode
+        self.num_poses = num_poses
+        self.last_num_people = 0
+        self._last_ms: int | None = None
+        self._previous_hip: np.ndarray | None = None
+        with _native_stderr_silenced():
+            self._landmarker = self._create(min_detection_confidence, min_tracking_confidence)
+        # Close at interpreter exit at the latest: MediaPipe's own __del__ fails then.
+        self._finalizer = weakref.finalize(self, _quiet_close, self._landmarker)
+        self._warmed_up = False
+
+    def _create(self, min_det: float, min_track: float) -> Any:
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._mp = mp
+        running = vision.RunningMode.VIDEO if self.mode == "video" else vision.RunningMode.IMAGE
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model.path)),
+            running_mode=running, num_poses=self.num_poses,
+            min_pose_detection_confidence=min_det, min_pose_presence_confidence=min_det,
+            min_tracking_confidence=min_track, output_segmentation_masks=False)
+        try:
+            return vision.PoseLandmarker.create_from_options(options)
+        except (ValueError, RuntimeError, OSError) as exc:
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise ModelError(f"Cannot load pose model {self.model.path}: {first}; rebuild it "
+                             "with `python models/build_model.py` or pass another --model."
+                             ) from None
+
+    def _timestamp_ms(self, t: float) -> int:
+        ms = round(t * 1000.0)
+        if self._last_ms is not None and ms <= self._last_ms:
+            ms = self._last_ms + 1
+        self._last_ms = ms
+        return ms
+
+    def detect(self, image_rgb: np.ndarray, t: float = 0.0) -> PoseFrame:
+        """Landmarks of the followed person in ``image_rgb`` ((H, W, 3) uint8 RGB) at ``t`` s.
+
+        Returns a PoseFrame whose arrays are None when nobody is found.
+        """
+        if self._finalizer.alive is False:
+            raise RuntimeError("PoseEstimator is closed")
+        if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+            raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image_rgb.shape} "
+                             f"{image_rgb.dtype}")
+        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
+                                  data=np.ascontiguousarray(image_rgb))
+        # The first run logs (tensor allocation); later runs are quiet.
+        quiet = _native_stderr_silenced() if not self._warmed_up else contextlib.nullcontext()
+        with quiet:
+            if self.mode == "video":
+                result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(t))
+            else:
+                result = self._landmarker.detect(mp_image)
+        self._warmed_up = True
+        size = (int(image_rgb.shape[1]), int(image_rgb.shape[0]))
+        return self._to_pose_frame(result, t, size)
+
+    def _to_pose_frame(self, result: Any, t: float, size: tuple[int, int]) -> PoseFrame:
+        people = [_to_array(p) for p in result.pose_landmarks]
+        self.last_num_people = len(people)
+        if not people:
+            return PoseFrame(t=t, image_size=size)
+        chosen = choose_person(people, self._previous_hip) if len(people) > 1 else 0
+        landmarks = people[chosen]
+        if self.mode == "video":
+            self._previous_hip = hip_midpoint(landmarks)
+        world = None
+        if len(result.pose_world_landmarks) > chosen:
+            world = _to_array(result.pose_world_landmarks[chosen])
+        return PoseFrame(t=t, image_size=size, landmarks=landmarks, world_landmarks=world)
+
+    def close(self) -> None:
+        """Release the MediaPipe graph (idempotent)."""
+        self._finalizer()
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
