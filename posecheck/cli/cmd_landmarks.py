@@ -1,0 +1,62 @@
+"""``posecheck landmarks VIDEO -o FILE.jsonl``: extract pose landmarks to the replay format.
+
+Runs MediaPipe on every frame of a video file and writes one JSON line per frame (see
+``docs/landmark-format.md``), so later analyses can be replayed without the model.
+Heavy imports (cv2, mediapipe, tqdm) happen inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``landmarks`` command."""
+    parser = subparsers.add_parser(
+        "landmarks", help="extract pose landmarks of a video to a JSONL file",
+        description="Run the pose model on every frame of VIDEO and write one JSON line per "
+        "frame: time (s), image size, 33 normalized landmarks and 33 world landmarks (m), "
+        "or null when no person is found.")
+    parser.add_argument("video", metavar="VIDEO", help="video file to read")
+    parser.add_argument("-o", "--output", metavar="FILE.jsonl", required=True, type=Path,
+                        help="landmark file to write (replaced atomically)")
+    parser.add_argument("--model", metavar="PATH", type=Path, default=None,
+                        help="MediaPipe pose landmarker .task bundle (default: the bundled "
+                        "full model, or $POSECHECK_MODEL)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Extract landmarks; prints a one-line result. Returns the exit status."""
+    from tqdm import tqdm
+
+    from posecheck.landmark_io import LandmarkWriter
+    from posecheck.model import verify_model
+    from posecheck.pose import PoseEstimator
+    from posecheck.sources import open_source
+
+    verify_model(args.model)  # a bad model fails before any decoding
+    found = frames = 0
+    last_t = 0.0
+    with open_source(args.video) as source, PoseEstimator(args.model, mode="video") as est, \
+            LandmarkWriter(args.output) as writer:
+        bar = tqdm(total=source.frame_count, unit="frame", desc="landmarks",
+                   disable=args.no_progress, file=sys.stderr, leave=False)
+        with bar:
+            for frame in source:
+                pose = est.detect(frame.image, frame.t)
+                writer.write(pose)
+                frames += 1
+                found += pose.has_pose
+                last_t = frame.t
+                bar.update(1)
+        error = source.error
+    if error:
+        print(f"Warning: {error}", file=sys.stderr)
+    seconds = last_t + (1.0 / source.fps if source.fps else 0.0) if frames else 0.0
+    print(f"{args.output}: {frames} frames, person found in {found} "
+          f"({100.0 * found / max(frames, 1):.0f}%), {seconds:.2f} s of video")
+    return 0

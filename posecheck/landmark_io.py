@@ -1,0 +1,191 @@
+"""The landmark JSONL replay format: one :class:`posecheck.types.PoseFrame` per line.
+
+Each line is a JSON object::
+
+    {"t": <seconds>, "image_size": [w, h],
+     "landmarks": [[x, y, z, visibility] x 33] | null,
+     "world_landmarks": [[x, y, z, visibility] x 33] | null}
+
+Floats are written with ``repr`` (shortest round-trip form), so reading a file back gives
+bit-identical float64 arrays. ``t`` must not decrease from one line to the next (equal
+times are accepted). See ``docs/landmark-format.md`` for the coordinate conventions.
+
+Standard library and numpy only: must not import mediapipe or cv2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from posecheck.errors import LandmarkFileError
+from posecheck.landmarks import NUM_LANDMARKS
+from posecheck.types import PoseFrame
+
+KEYS = ("t", "image_size", "landmarks", "world_landmarks")
+
+
+def _num(value: float) -> str:
+    """A float as JSON text that round-trips exactly (NaN/inf are not JSON: null)."""
+    value = float(value)
+    return repr(value) if math.isfinite(value) else "null"
+
+
+def _array_json(arr: np.ndarray | None) -> str:
+    if arr is None:
+        return "null"
+    rows = ("[" + ", ".join(_num(v) for v in row) + "]" for row in arr.tolist())
+    return "[" + ", ".join(rows) + "]"
+
+
+def frame_to_json(frame: PoseFrame) -> str:
+    """One JSONL line (without the newline) for ``frame``."""
+    w, h = frame.image_size
+    return (f'{{"t": {_num(frame.t)}, "image_size": [{int(w)}, {int(h)}], '
+            f'"landmarks": {_array_json(frame.landmarks)}, '
+            f'"world_landmarks": {_array_json(frame.world_landmarks)}}}')
+
+
+def _parse_array(value: Any, key: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    try:
+        arr = np.array(value, dtype=np.float64)  # null -> nan
+    except (TypeError, ValueError):
+        raise ValueError(f'"{key}" must be a list of {NUM_LANDMARKS} [x, y, z, visibility] '
+                         "number lists") from None
+    if arr.shape != (NUM_LANDMARKS, 4):
+        raise ValueError(f'"{key}" must have shape ({NUM_LANDMARKS}, 4), got {arr.shape}')
+    return arr
+
+
+def _parse_size(value: Any) -> tuple[int, int]:
+    ok = (isinstance(value, list) and len(value) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+    if not ok:
+        raise ValueError(f'"image_size" must be [width, height] positive integers, got {value!r}')
+    return int(value[0]), int(value[1])
+
+
+def frame_from_json(text: str) -> PoseFrame:
+    """Parse one line; raises ValueError (with a reason) when it is malformed."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(obj, dict):
+        raise ValueError("expected a JSON object")
+    missing = [k for k in KEYS if k not in obj]
+    if missing:
+        raise ValueError(f"missing key(s): {', '.join(missing)}")
+    t = obj["t"]
+    if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
+        raise ValueError(f'"t" must be a number of seconds, got {t!r}')
+    return PoseFrame(t=float(t), image_size=_parse_size(obj["image_size"]),
+                     landmarks=_parse_array(obj["landmarks"], "landmarks"),
+                     world_landmarks=_parse_array(obj["world_landmarks"], "world_landmarks"))
+
+
+def read_landmarks(path: str | Path) -> Iterator[PoseFrame]:
+    """Yield the frames of a landmark JSONL file in order (blank lines are skipped).
+
+    Raises :class:`LandmarkFileError` naming the file and line number for a missing file,
+    a malformed line or a time that goes backwards.
+    """
+    path = Path(path)
+    try:
+        fh = path.open("r", encoding="utf-8")
+    except FileNotFoundError:
+        raise LandmarkFileError(f"Landmark file not found: {path}") from None
+    except OSError as exc:
+        raise LandmarkFileError(f"Cannot read landmark file {path}: {exc.strerror}") from None
+    with fh:
+        yield from _read_lines(fh, path)
+
+
+def _read_lines(fh: IO[str], path: Path) -> Iterator[PoseFrame]:
+    last_t: float | None = None
+    lineno = 0
+    try:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                frame = frame_from_json(line)
+            except ValueError as exc:
+                raise LandmarkFileError(f"{path}, line {lineno}: {exc}") from None
+            if last_t is not None and frame.t < last_t:
+                raise LandmarkFileError(f"{path}, line {lineno}: time goes backwards "
+                                        f"(t={frame.t!r} after t={last_t!r})")
+            last_t = frame.t
+            yield frame
+    except UnicodeDecodeError:
+        raise LandmarkFileError(f"{path}, line {lineno + 1}: not UTF-8 text; is this a "
+                                "landmark JSONL file?") from None
+
+
+class LandmarkWriter:
+    """Stream PoseFrames to a JSONL file, atomically.
+
+    Lines go to a temporary file in the same directory that replaces ``path`` on
+    :meth:`close` (also when the ``with`` block ends by an exception, so what was written
+    is kept). Times must not decrease (ValueError otherwise).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._last_t: float | None = None
+        directory = self.path.parent if str(self.path.parent) else Path(".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                       dir=directory)
+        except OSError as exc:
+            raise LandmarkFileError(f"Cannot write landmark file {self.path}: "
+                                    f"{exc.strerror}") from None
+        self._tmp = Path(tmp)
+        os.chmod(self._tmp, 0o644)  # mkstemp makes it private; this is an ordinary output
+        self._fh: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+
+    def write(self, frame: PoseFrame) -> None:
+        """Append one frame (one line)."""
+        if self._fh is None:
+            raise ValueError("LandmarkWriter is closed")
+        if self._last_t is not None and frame.t < self._last_t:
+            raise ValueError(f"frame time goes backwards: t={frame.t} after t={self._last_t}")
+        self._fh.write(frame_to_json(frame) + "\n")
+        self._last_t = frame.t
+        self.count += 1
+
+    def close(self) -> None:
+        """Flush and move the file into place (idempotent)."""
+        if self._fh is None:
+            return
+        fh, self._fh = self._fh, None
+        fh.close()
+        try:
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise LandmarkFileError(f"Cannot write landmark file {self.path}: "
+                                    f"{exc.strerror}") from None
+
+    def __enter__(self) -> LandmarkWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def write_landmarks(path: str | Path, frames: Iterable[PoseFrame]) -> int:
+    """Write all ``frames`` to ``path`` (atomically); returns the number of lines."""
+    with LandmarkWriter(path) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.count
