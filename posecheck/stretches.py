@@ -119,7 +119,7 @@ def _check_value(source: Path, sid: str, key: str, value: object) -> None:
             raise _fail(source, sid, key, f"unknown view {value!r}; use 'front' or 'side'.")
         return
     if key == "direction":
-        if isinstance(value, bool) or value not in (1, -1):
+        if type(value) is not int or value not in (1, -1):
             raise _fail(source, sid, key, f"must be 1 or -1, got {value!r}.")
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
