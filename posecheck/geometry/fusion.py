@@ -26,8 +26,13 @@ When each estimator is used (and why):
       (seated facing the camera, or prone filmed from the feet): the image plane is then
       perpendicular to the femur. Its error grows with the angle between femur and camera
       axis, so it gets weight 1 up to ``full_2d_deg`` (8 deg) falling linearly to 0 at
-      ``no_2d_deg`` (20 deg), judged from the world femur direction. Without world
-      landmarks nothing is measurable (the knee flexion gate needs 3D).
+      ``no_2d_deg`` (20 deg), judged from the world femur direction against the ray to the
+      knee; it is also faded out (15 -> 30 deg) as the hip line turns out of the image
+      plane (the person must face the camera or turn their back to it). The image is
+      re-aimed at the knee and the 2D angle corrected by the 3D skeleton's predicted
+      projection error (see ``_estimate_2d``), so the fusion is exact on noise-free
+      input. Without world landmarks nothing is measurable (the knee flexion gate needs
+      3D); without image landmarks the rotation is pure 3D.
     - Visibility: a side's angles are NaN when the hip, the other hip, the knee or the
       ankle is below ``min_visibility``; hip flexion also needs both shoulders.
     - ``confidence`` = min visibility x sin(knee flexion) x (``conf_3d`` for pure 3D ..
@@ -48,8 +53,16 @@ from posecheck.errors import ConfigError
 from posecheck.geometry.frontal import aimed_at_knee, along_ray, frontal_rotation_2d, to_pixels
 from posecheck.geometry.hip import Leg3D, leg_angles_3d
 from posecheck.geometry.series import HipAngleSeries, SideSeries
-from posecheck.geometry.vectors import dot
-from posecheck.landmarks import LEFT_SHOULDER, LEG, NUM_LANDMARKS, RIGHT_SHOULDER, SIDES
+from posecheck.geometry.vectors import dot, normalize
+from posecheck.landmarks import (
+    LEFT_HIP,
+    LEFT_SHOULDER,
+    LEG,
+    NUM_LANDMARKS,
+    RIGHT_HIP,
+    RIGHT_SHOULDER,
+    SIDES,
+)
 from posecheck.types import FrameAngles, PoseFrame
 
 
@@ -63,6 +76,8 @@ class GeometryParams:
     no_2d_deg: float = 20.0
     conf_3d: float = 0.8
     focal_width: float = 0.9
+    facing_full_deg: float = 15.0
+    facing_no_deg: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_knee_flexion_deg < 180.0:
@@ -73,6 +88,9 @@ class GeometryParams:
         if not 0.0 <= self.full_2d_deg < self.no_2d_deg <= 90.0:
             raise ConfigError("need 0 <= full_2d_deg < no_2d_deg <= 90, got "
                               f"{self.full_2d_deg} and {self.no_2d_deg}")
+        if not 0.0 <= self.facing_full_deg < self.facing_no_deg <= 90.0:
+            raise ConfigError("need 0 <= facing_full_deg < facing_no_deg <= 90, got "
+                              f"{self.facing_full_deg} and {self.facing_no_deg}")
         if not 0.2 <= self.focal_width <= 5.0:
             raise ConfigError(f"focal_width must be in [0.2, 5], got {self.focal_width}")
         if not 0.0 <= self.conf_3d <= 1.0:
@@ -91,24 +109,29 @@ def _check(name: str, arr: np.ndarray | None) -> np.ndarray | None:
     return arr
 
 
-def _weight_2d(femur_dir: np.ndarray, ray: np.ndarray, rot2: np.ndarray,
+def _ramp(angle_deg: np.ndarray, full: float, none: float) -> np.ndarray:
+    """1 up to ``full`` degrees, linear to 0 at ``none``; NaN -> 0."""
+    return np.nan_to_num(np.clip((none - angle_deg) / (none - full), 0.0, 1.0))
+
+
+def _weight_2d(leg3: Leg3D, z_p: np.ndarray, ray: np.ndarray, rot2: np.ndarray,
                p: GeometryParams) -> np.ndarray:
-    """Share of the 2D estimator from the angle between the femur and the ray to the knee."""
-    cos = np.abs(dot(femur_dir, ray))
-    off_axis = np.degrees(np.arccos(np.clip(cos, 0.0, 1.0)))
-    w = np.clip((p.no_2d_deg - off_axis) / (p.no_2d_deg - p.full_2d_deg), 0.0, 1.0)
-    return np.where(np.isnan(rot2) | np.isnan(w), 0.0, w)
-
-
-def _fuse(rot3: np.ndarray, rot2: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """rot3 + w * wrap(rot2 - rot3): a weighted mean that never averages across +-180."""
-    diff = _wrap(np.nan_to_num(rot2) - rot3)
-    fused = rot3 + w * diff
-    return np.where(w >= 1.0, rot2, fused)
+    """Share of the 2D estimator: femur along the ray to the knee, hip line across it."""
+    femur_off = np.degrees(np.arccos(np.clip(np.abs(dot(leg3.femur_dir, ray)), 0.0, 1.0)))
+    hips_off = np.degrees(np.arcsin(np.clip(np.abs(dot(z_p, ray)), 0.0, 1.0)))
+    w = _ramp(femur_off, p.full_2d_deg, p.no_2d_deg) * _ramp(hips_off, p.facing_full_deg,
+                                                             p.facing_no_deg)
+    return np.where(np.isnan(rot2), 0.0, w)
 
 
 def _wrap(deg: np.ndarray) -> np.ndarray:
     return (deg + 180.0) % 360.0 - 180.0
+
+
+def _fuse(rot3: np.ndarray, rot2: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """rot3 + w * wrap(rot2 - rot3): a weighted mean that never averages across +-180."""
+    fused = rot3 + w * _wrap(np.nan_to_num(rot2) - rot3)
+    return np.where(w >= 1.0, rot2, fused)
 
 
 def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
@@ -136,8 +159,8 @@ def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
     return rot2, rot2 + _wrap(leg3.rotation_deg - predicted), ray
 
 
-def _side(leg3: Leg3D, est2d: tuple[np.ndarray, np.ndarray, np.ndarray], vis: np.ndarray,
-          side: str, p: GeometryParams) -> SideSeries:
+def _side(leg3: Leg3D, z_p: np.ndarray, est2d: tuple[np.ndarray, np.ndarray, np.ndarray],
+          vis: np.ndarray, side: str, p: GeometryParams) -> SideSeries:
     leg = LEG[side]
     other_hip = LEG["left" if side == "right" else "right"]["hip"]
     with np.errstate(invalid="ignore"):
@@ -147,7 +170,7 @@ def _side(leg3: Leg3D, est2d: tuple[np.ndarray, np.ndarray, np.ndarray], vis: np
         knee = np.where(ok, leg3.knee_flexion_deg, np.nan)
         observable = ok & (knee >= p.min_knee_flexion_deg)
     rot2, rot2c, ray = est2d
-    w = np.where(observable, _weight_2d(leg3.femur_dir, ray, rot2c, p), 0.0)
+    w = np.where(observable, _weight_2d(leg3, z_p, ray, rot2c, p), 0.0)
     rotation = np.where(observable, _fuse(leg3.rotation_deg, rot2c, w), np.nan)
     pointer = np.sin(np.radians(np.clip(knee, 0.0, 180.0)))
     conf = vis_leg * pointer * (p.conf_3d + (1.0 - p.conf_3d) * w)
@@ -163,6 +186,13 @@ def _side(leg3: Leg3D, est2d: tuple[np.ndarray, np.ndarray, np.ndarray], vis: np
         rotation_2d_deg=rot2,
         rotation_3d_deg=leg3.rotation_deg,
     )
+
+
+def _hip_axis(world: np.ndarray | None, n: int) -> np.ndarray:
+    """(T, 3) unit pelvis medio-lateral axis n(R_hip - L_hip) from world landmarks, or NaN."""
+    if world is None:
+        return np.full((n, 3), np.nan)
+    return normalize(world[:, RIGHT_HIP, :3] - world[:, LEFT_HIP, :3])
 
 
 def _nan_leg(n: int) -> Leg3D:
@@ -192,11 +222,12 @@ def hip_angles(
     vis = image[..., 3] if image is not None else world[..., 3]
     size = np.broadcast_to(np.asarray(image_size, dtype=float), (n, 2))
     px = to_pixels(image, size) if image is not None else None
+    z_p = _hip_axis(world, n)
     out = {}
     for side in SIDES:
         leg3 = leg_angles_3d(world[..., :3], side) if world is not None else _nan_leg(n)
         est2d = _estimate_2d(px, size, leg3, world, side, params)
-        out[side] = _side(leg3, est2d, vis, side, params)
+        out[side] = _side(leg3, z_p, est2d, vis, side, params)
     times = np.arange(n, dtype=float) if t is None else np.asarray(t, dtype=float)
     if times.shape != (n,):
         raise ValueError(f"t must have shape ({n},), got {times.shape}")
