@@ -61,7 +61,7 @@ class _RotationStats:
             "peak_internal_deg": self.peak_ir if seen else None,
             "peak_external_deg": self.peak_er if seen else None,
             "mean_confidence": self.conf_sum / self.frames if seen else None,
-            "frames_measured": self.frames,
+            "rotation_frames": self.frames,
         }
 
 

@@ -1,0 +1,302 @@
+"""The live loop: camera (or paced video) -> pose -> routine/session -> window, sound, record.
+
+Threads:
+
+- the source's capture thread keeps only the newest frame (:mod:`posecheck.sources`), so
+  lag never builds up;
+- a *measuring* thread takes the newest frame, runs pose estimation and the routine
+  (:class:`posecheck.routine.Routine` around :class:`posecheck.session.Session`), and hands
+  the newest result to the display and, when recording, every result to the recorder;
+- the main thread draws and shows the newest result and reads keys (OpenCV GUI calls must
+  stay on the main thread); in ``headless`` mode it only waits.
+
+Keys: space pause, n next, s switch side, q / Esc quit. Ctrl-C, closing the window, or a
+camera that stops delivering frames all end the session normally: what was measured is
+returned (and saved by the caller).
+
+No video is written unless ``record`` is given. Imports cv2 (through render and sources) and
+mediapipe (through pose) lazily from :func:`run_live`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from posecheck.errors import PosecheckError
+from posecheck.routine import Routine, Step
+from posecheck.types import FrameResult, VideoFrame
+
+WINDOW = "posecheck"
+KEYS = {ord(" "): "pause", ord("n"): "next", ord("s"): "switch", ord("q"): "quit", 27: "quit"}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """What the live command was asked to do."""
+
+    source: str
+    headless: bool = False
+    record: Path | None = None
+    landmarks_out: Path | None = None
+    model: Path | None = None
+    sound: bool = True
+    num_poses: int = 2
+    max_seconds: float | None = None  # stop after this much stream time (tests, demos)
+
+
+@dataclass
+class LiveStats:
+    """Throughput and latency of the run (seconds)."""
+
+    frames: int = 0
+    dropped: int = 0
+    latencies: list[float] = dataclasses.field(default_factory=list)
+    wall_s: float = 0.0
+    stop_reason: str = ""
+
+    @property
+    def fps(self) -> float:
+        """Frames measured per second of wall time."""
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def median_latency_ms(self) -> float | None:
+        """Median capture-to-result latency in milliseconds."""
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return 1000.0 * ordered[len(ordered) // 2]
+
+
+class _Shared:
+    """State handed between the measuring thread and the main thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latest: tuple[VideoFrame, FrameResult, str, float] | None = None
+        self.seq = 0
+        self.stop = threading.Event()
+        self.done = threading.Event()
+        self.commands: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self.fps_times: deque[float] = deque(maxlen=30)
+
+
+class LiveRunner:
+    """Runs one live session; :meth:`run` returns when the routine ends or the user quits."""
+
+    def __init__(self, routine: Routine, options: LiveOptions,
+                 say: Callable[[str], None] = print) -> None:
+        self.routine = routine
+        self.options = options
+        self.say = say
+        self.stats = LiveStats()
+        self._shared = _Shared()
+        self.source: Any = None
+        self.people_note: str | None = None
+        self.best: dict[tuple[str, str], float] = {}
+
+    # ------------------------------------------------------------ measuring thread
+    def _measure_loop(self, estimator: Any, recorder: Any, writer: Any, cues: Any) -> None:
+        shared = self._shared
+        try:
+            for frame in self.source:
+                if shared.stop.is_set():
+                    break
+                self._apply_commands(frame.t)
+                pose = estimator.detect(frame.image, frame.t)
+                result, kinds = self.routine.update(pose)
+                status = self.routine.status(result)
+                result = dataclasses.replace(result, status=status)
+                self._after_result(frame, result, kinds, estimator, cues)
+                if writer is not None:
+                    writer.write(pose)
+                if recorder is not None:
+                    recorder.put((frame, result))
+                if self.routine.finished or self._over_time(frame.t):
+                    break
+        except PosecheckError as exc:
+            shared.error = exc
+        finally:
+            shared.done.set()
+
+    def _over_time(self, t: float) -> bool:
+        limit = self.options.max_seconds
+        return limit is not None and t >= limit
+
+    def _apply_commands(self, t: float) -> None:
+        while True:
+            try:
+                cmd = self._shared.commands.get_nowait()
+            except queue.Empty:
+                return
+            if cmd == "pause":
+                self.routine.toggle_pause()
+                self.say("paused" if self.routine.paused else "resumed")
+            elif cmd == "next":
+                self.routine.skip(t)
+            elif cmd == "switch":
+                self.routine.switch_side(t)
+
+    def _after_result(self, frame: VideoFrame, result: FrameResult, kinds: list[str],
+                      estimator: Any, cues: Any) -> None:
+        now = time.monotonic()
+        shared = self._shared
+        origin = getattr(self.source, "clock_origin", None)
+        if origin is not None:
+            self.stats.latencies.append(now - (origin + frame.t))
+        self.stats.frames += 1
+        shared.fps_times.append(now)
+        step = self.routine.step
+        for side, value in result.measured.items():
+            if value is not None and step is not None and side == step.side:
+                key = (step.stretch.id, side)
+                self.best[key] = max(self.best.get(key, -math.inf), value)
+        n_people = getattr(estimator, "last_num_people", 1)
+        self.people_note = (f"{n_people} people in view: following one (largest, most central)"
+                            if n_people > 1 else None)
+        for kind in kinds:
+            cues.play(kind)
+        self._announce(result, kinds)
+        with shared.lock:
+            shared.latest = (frame, result, self.routine.phase, now)
+            shared.seq += 1
+
+    def _announce(self, result: FrameResult, kinds: list[str]) -> None:
+        for event in result.events:
+            if event.kind == "start":
+                self.say(f"[{event.t:7.1f} s] {event.side}: hold started at "
+                         f"{event.value_deg:.0f}°" if event.value_deg is not None else
+                         f"[{event.t:7.1f} s] {event.side}: hold started")
+            elif event.kind == "target":
+                self.say(f"[{event.t:7.1f} s] {event.side}: hold target reached")
+            elif event.kind == "end":
+                self.say(f"[{event.t:7.1f} s] {event.side}: hold ended after "
+                         f"{event.elapsed_s:.1f} s")
+        for kind in kinds:
+            if kind in ("next", "finished", "go", "neutral"):
+                step = self.routine.step
+                what = step.label if step is not None else "routine"
+                text = {"next": f"next: {what}", "finished": "routine finished",
+                        "go": f"go: {what}", "neutral": self.routine.note}[kind]
+                self.say(f"[{result.t:7.1f} s] {text}")
+
+    # ------------------------------------------------------------ main thread
+    def overlay_info(self, result: FrameResult) -> Any:
+        """The render context for the current state."""
+        from posecheck.render import OverlayInfo
+
+        step: Step | None = self.routine.step
+        best = {}
+        if step is not None:
+            best = {step.side: self.best.get((step.stretch.id, step.side))}
+        times = self._shared.fps_times
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and \
+            times[-1] > times[0] else None
+        return OverlayInfo(
+            stretch=step.stretch if step else None,
+            active_side=step.side if step else None,
+            best_deg=best, fps=fps, mirrored=not self.options.headless,
+            paused=self.routine.paused, countdown=self.routine.countdown_left(result.t),
+            people_note=self.people_note,
+        )
+
+    def _display_loop(self, annotator: Any) -> None:
+        import cv2
+
+        shared = self._shared
+        seen = 0
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+        while not shared.done.is_set():
+            with shared.lock:
+                latest, seq = shared.latest, shared.seq
+            if latest is not None and seq != seen:
+                seen = seq
+                frame, result, _, _ = latest
+                image = annotator.annotate(frame.image, result, self.overlay_info(result))
+                cv2.imshow(WINDOW, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            key = cv2.waitKey(5) & 0xFF
+            command = KEYS.get(key)
+            if command == "quit" or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                self.stats.stop_reason = "window closed" if command != "quit" else "quit"
+                break
+            if command:
+                shared.commands.put(command)
+        cv2.destroyWindow(WINDOW)
+
+    def run(self, source: Any, estimator: Any, *, recorder: Any = None, writer: Any = None,
+            cues: Any = None, annotator: Any = None) -> LiveStats:
+        """Run until the routine finishes, the user quits, or the source ends."""
+        self.source = source
+        shared = self._shared
+        worker = threading.Thread(target=self._measure_loop, name="posecheck-measure",
+                                  args=(estimator, recorder, writer, cues), daemon=True)
+        start = time.monotonic()
+        worker.start()
+        try:
+            if self.options.headless or annotator is None:
+                while not shared.done.wait(0.1):
+                    pass
+            else:
+                self._display_loop(annotator)
+        except KeyboardInterrupt:
+            self.stats.stop_reason = "interrupted (Ctrl-C)"
+        finally:
+            shared.stop.set()
+            worker.join(timeout=10.0)
+            self.stats.wall_s = time.monotonic() - start
+            self.stats.dropped = int(getattr(source, "dropped", 0) or 0)
+        if shared.error is not None:
+            self.stats.stop_reason = str(shared.error)
+        elif not self.stats.stop_reason:
+            error = getattr(source, "error", None)
+            self.stats.stop_reason = error or ("routine finished" if self.routine.finished
+                                               else "source ended")
+        return self.stats
+
+
+class Recorder:
+    """Renders and writes every measured frame to an mp4 in its own thread (``--record``).
+
+    The queue is bounded: when encoding cannot keep up, the measuring thread waits rather
+    than the recording silently skipping frames.
+    """
+
+    def __init__(self, sink: Any, annotator: Any, info: Callable[[FrameResult], Any],
+                 maxsize: int = 32) -> None:
+        self.sink = sink
+        self.annotator = annotator
+        self.info = info
+        self._queue: queue.Queue[tuple[VideoFrame, FrameResult] | None] = queue.Queue(maxsize)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="posecheck-record", daemon=True)
+        self._thread.start()
+
+    def put(self, item: tuple[VideoFrame, FrameResult]) -> None:
+        """Queue one frame (blocks when the queue is full)."""
+        if self.error is None:
+            self._queue.put(item)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            frame, result = item
+            try:
+                image = self.annotator.annotate(frame.image, result, self.info(result))
+                self.sink.write(image, frame.t)
+            except PosecheckError as exc:
+                self.error = exc
+
+    def close(self) -> None:
+        """Finish writing the queued frames and close the video file."""
+        self._queue.put(None)
+        self._thread.join()
+        self.sink.close()

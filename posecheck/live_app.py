@@ -1,0 +1,138 @@
+"""Wire a live session together: source, pose model, routine, window, sound, files.
+
+:class:`LiveApp` opens everything, runs :class:`posecheck.live.LiveRunner`, and always
+saves what was measured (``summary.json`` and ``landmarks.jsonl`` in the session folder),
+whether the routine finished, the user quit, pressed Ctrl-C, closed the window, or the
+camera stopped. The landmark file replays to the same numbers with ``posecheck analyse``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from posecheck.errors import PosecheckError
+from posecheck.live import LiveOptions, LiveRunner, LiveStats, Recorder
+from posecheck.routine import Routine, make_steps
+from posecheck.session import Session
+from posecheck.stretches import Stretch
+from posecheck.summary import complete_summary, format_summary, utc_now_iso
+
+NORMAL_STOPS = ("routine finished", "quit", "source ended")
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+class LiveApp:
+    """One live run, from opening the camera to the saved summary."""
+
+    def __init__(self, *, stretches: Sequence[Stretch], sides: Sequence[str],
+                 threshold: float | None, source: str, out_dir: Path, headless: bool,
+                 record: Path | None, model: Path | None, sound: bool, neutral: bool,
+                 countdown_s: float, max_seconds: float | None = None) -> None:
+        self.stretches = list(stretches)
+        self.out_dir = out_dir
+        self.options = LiveOptions(source=source, headless=headless, record=record,
+                                   landmarks_out=out_dir / "landmarks.jsonl", model=model,
+                                   sound=sound, max_seconds=max_seconds)
+        self.session = Session(self.stretches, threshold_deg=threshold, neutral=neutral)
+        self.routine = Routine(self.session, make_steps(self.stretches, sides),
+                               countdown_s=countdown_s)
+        self.stats = LiveStats()
+        self.failed = False
+        self.model_info: Any = None
+        self.source_desc = source
+
+    def run(self) -> dict[str, Any]:
+        """Run the session; returns the saved summary dict."""
+        from posecheck.model import verify_model
+        from posecheck.sources import open_source
+
+        self.model_info = verify_model(self.options.model)
+        started = utc_now_iso()
+        source = open_source(self.options.source, paced=True)
+        self.source_desc = source.description or self.options.source
+        try:
+            self._run_with(source)
+        finally:
+            source.close()
+        return self._save(started, source)
+
+    def _run_with(self, source: Any) -> None:
+        from posecheck.cues import make_cue_player
+        from posecheck.landmark_io import LandmarkWriter
+        from posecheck.pose import PoseEstimator
+        from posecheck.render import Annotator
+
+        cues = make_cue_player(self.options.sound)
+        if not getattr(cues, "available", True):
+            _say(getattr(cues, "reason", "sound off"))
+        runner = LiveRunner(self.routine, self.options, say=_say)
+        annotator = None if self.options.headless else Annotator()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        _say(f"live: {self.source_desc} -> {self.out_dir}  (keys: space pause, n next, "
+             f"s switch side, q quit)")
+        with PoseEstimator(self.model_info.path, mode="video", num_poses=2) as estimator, \
+                LandmarkWriter(self.out_dir / "landmarks.jsonl") as writer:
+            recorder = self._recorder(source, runner)
+            try:
+                self.stats = runner.run(source, estimator, recorder=recorder, writer=writer,
+                                        cues=cues, annotator=annotator)
+            finally:
+                if recorder is not None:
+                    recorder.close()
+
+    def _recorder(self, source: Any, runner: LiveRunner) -> Recorder | None:
+        if self.options.record is None:
+            return None
+        from posecheck.outputs import VideoSink
+        from posecheck.render import Annotator
+
+        width, height = source.size
+        if width <= 0 or height <= 0:
+            raise PosecheckError(f"Cannot record: {self.source_desc} reports no frame size.")
+        sink = VideoSink(self.options.record, source.fps or 30.0, (width, height))
+
+        def info(result: Any) -> Any:
+            return _unmirrored(runner.overlay_info(result))
+
+        return Recorder(sink, Annotator(), info)
+
+    def _save(self, started: str, source: Any) -> dict[str, Any]:
+        from posecheck.outputs import write_summary
+
+        for event in self.session.finish():
+            _say(f"[{event.t:7.1f} s] {event.side}: hold ended after {event.elapsed_s:.1f} s")
+        reason = self.stats.stop_reason or "source ended"
+        interrupted = reason not in NORMAL_STOPS
+        self.failed = bool(getattr(source, "error", None)) and self.stats.frames == 0
+        summary = complete_summary(
+            self.session.summary(), kind="live", input=self.source_desc, content_sha256=None,
+            started_at=started,
+            model={"name": self.model_info.name, "sha256": self.model_info.sha256},
+            fps=source.fps, interrupted=interrupted,
+            live={"stop_reason": reason, "processed_fps": round(self.stats.fps, 2),
+                  "median_latency_ms": self.stats.median_latency_ms,
+                  "frames_dropped": self.stats.dropped},
+        )
+        write_summary(self.out_dir / "summary.json", summary)
+        return summary
+
+    def report_lines(self, summary: dict[str, Any]) -> list[str]:
+        """The end-of-session text: why it stopped, results, where they are."""
+        lines = [f"session ended: {self.stats.stop_reason or 'source ended'} "
+                 f"({self.stats.frames} frames, {self.stats.fps:.1f} fps)"]
+        lines.extend(format_summary(summary))
+        lines.append(f"saved: {self.out_dir / 'summary.json'}")
+        return lines
+
+
+def _unmirrored(info: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(info, mirrored=False)
+
+

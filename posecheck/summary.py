@@ -1,0 +1,77 @@
+"""Complete a session summary with its metadata, and format it for people.
+
+The measurement part comes from :meth:`posecheck.session.Session.summary`; this module adds
+what the run was (docs/summary.md) and renders the short text printed at the end of a run.
+Pure: standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from posecheck import __version__
+
+SCHEMA = 1
+
+
+def utc_now_iso() -> str:
+    """The current UTC time as ISO 8601 with a Z (seconds)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def complete_summary(measured: dict[str, Any], *, kind: str, input: str,
+                     content_sha256: str | None, started_at: str,
+                     model: dict[str, str] | None, fps: float | None,
+                     interrupted: bool = False, **extra: Any) -> dict[str, Any]:
+    """The full summary.json dict: metadata first, then the session's measurements."""
+    out: dict[str, Any] = {
+        "schema": SCHEMA,
+        "posecheck_version": __version__,
+        "kind": kind,
+        "input": input,
+        "content_sha256": content_sha256,
+        "started_at": started_at,
+        "model": model,
+        "fps": fps,
+        "interrupted": interrupted,
+    }
+    out.update(extra)
+    out.update(measured)
+    return out
+
+
+def _deg(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "--"
+    return f"{value:+.0f}°" if signed else f"{value:.0f}°"
+
+
+def format_summary(summary: dict[str, Any]) -> list[str]:
+    """Short human-readable lines: per stretch and side, peaks, holds and hold time."""
+    lines = []
+    for sid, entry in summary.get("by_stretch", {}).items():
+        for side, s in entry["sides"].items():
+            holds = s.get("holds", [])
+            if not s.get("frames_measured") and not holds:
+                continue
+            lines.append(
+                f"{sid:<18} {side:<5}  peak IR {_deg(s.get('peak_internal_deg'))}"
+                f"  ER {_deg(s.get('peak_external_deg'))}"
+                f"  measured {_deg(s.get('peak_measured_deg'))}"
+                f"  holds {len(holds)}  held {s.get('total_hold_s', 0.0):.1f} s"
+            )
+    if not lines:
+        lines.append("nothing measured (no suitable view of the legs)")
+    return lines

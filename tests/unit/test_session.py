@@ -1,0 +1,167 @@
+"""The shared session pipeline on synthetic seated stretches with known angles.
+
+Each sequence is made by forward kinematics (tests/skeleton.py): the person sits facing
+the camera, hips and knees at 90°, and rotates one hip by a known amount over time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skeleton import Camera, LegPose, Noise, make_sequence
+
+from posecheck.session import Session
+from posecheck.stretches import load_catalogue
+
+FPS = 30.0
+CAT = load_catalogue()
+IR, ER, GLUTE = CAT["internal-rotation"], CAT["external-rotation"], CAT["deep-glute"]
+
+
+def ramp_profile(peak: float, *, rest_s: float = 3.0, ramp_s: float = 2.0, hold_s: float = 35.0):
+    """Rotation over time: rest at 0, ramp to ``peak``, hold, ramp back to 0."""
+
+    def rot(t: float) -> float:
+        if t < rest_s:
+            return 0.0
+        if t < rest_s + ramp_s:
+            return peak * (t - rest_s) / ramp_s
+        if t < rest_s + ramp_s + hold_s:
+            return peak
+        if t < rest_s + 2 * ramp_s + hold_s:
+            return peak * (1 - (t - rest_s - ramp_s - hold_s) / ramp_s)
+        return 0.0
+
+    return rot
+
+
+def seated(rot_left=lambda t: 0.0, rot_right=lambda t: 0.0, seconds: float = 45.0,
+           noise: bool = False, camera: Camera | None = None, abd_left=lambda t: 0.0):
+    rng = np.random.default_rng(1) if noise else None
+    return make_sequence(
+        int(seconds * FPS),
+        left=lambda t: LegPose(hip_flex=90, abd=abd_left(t), rot=rot_left(t), knee_flex=90),
+        right=lambda t: LegPose(hip_flex=90, rot=rot_right(t), knee_flex=90),
+        fps=FPS, camera=camera or Camera(), rng=rng, noise=Noise() if noise else None,
+    )
+
+
+def run(session: Session, frames) -> dict:
+    for f in frames:
+        session.update(f)
+    session.finish()
+    return session.summary()
+
+
+def test_internal_rotation_hold_on_the_left_only():
+    frames = seated(rot_left=ramp_profile(30.0))
+    summary = run(Session([IR]), frames)
+    left, right = summary["sides"]["left"], summary["sides"]["right"]
+    assert left["peak_internal_deg"] == pytest.approx(30.0, abs=1.0)
+    assert len(left["holds"]) == 1
+    hold = left["holds"][0]
+    # the angle first reaches the 20° threshold 2/3 of the way up the 2 s ramp (t = 4.33 s)
+    # and leaves the exit level 17° at 3 + 2 + 35 + 2 * 13/30 = 40.87 s; the smoother lags a bit
+    assert hold["start_s"] == pytest.approx(3 + 2 * 20 / 30, abs=0.3)
+    assert hold["end_s"] == pytest.approx(40 + 2 * (1 - 17 / 30), abs=0.3)
+    assert left["total_hold_s"] == pytest.approx(hold["duration_s"])
+    assert right["holds"] == [] and right["peak_internal_deg"] == pytest.approx(0.0, abs=1.0)
+    assert summary["stretch"] == "internal-rotation" and summary["frames"] == len(frames)
+
+
+def test_external_rotation_is_measured_in_its_direction():
+    frames = seated(rot_right=ramp_profile(-35.0))
+    summary = run(Session([ER]), frames)
+    right = summary["sides"]["right"]
+    assert right["peak_external_deg"] == pytest.approx(35.0, abs=1.0)
+    assert right["peak_rotation_deg"] == pytest.approx(-35.0, abs=1.0)
+    assert right["holds"] and right["holds"][0]["peak_deg"] == pytest.approx(35.0, abs=1.0)
+    assert summary["sides"]["left"]["holds"] == []
+
+
+def test_without_a_stretch_both_rotation_stretches_are_reported():
+    frames = seated(rot_left=ramp_profile(30.0), rot_right=ramp_profile(-35.0))
+    summary = run(Session([IR, ER]), frames)
+    assert summary["stretch"] is None
+    assert set(summary["by_stretch"]) == {"internal-rotation", "external-rotation"}
+    assert [h["stretch"] for h in summary["sides"]["left"]["holds"]] == ["internal-rotation"]
+    assert [h["stretch"] for h in summary["sides"]["right"]["holds"]] == ["external-rotation"]
+
+
+def test_threshold_override_changes_when_a_hold_counts():
+    frames = seated(rot_left=ramp_profile(30.0))
+    assert run(Session([IR], threshold_deg=35.0), frames)["sides"]["left"]["holds"] == []
+
+
+def test_neutral_offset_is_taken_before_the_first_hold_and_subtracted():
+    # the person's "neutral" reads 6° (e.g. model bias); the stretch adds 25° on top
+    frames = seated(rot_left=lambda t: 6.0 + ramp_profile(25.0)(t))
+    with_neutral = run(Session([IR]), frames)["sides"]["left"]
+    without = run(Session([IR], neutral=False), frames)["sides"]["left"]
+    assert with_neutral["neutral_offset_deg"] == pytest.approx(6.0, abs=0.5)
+    assert with_neutral["peak_internal_deg"] == pytest.approx(25.0, abs=1.0)
+    assert with_neutral["peak_rotation_raw_deg"] == pytest.approx(31.0, abs=1.0)
+    assert without["peak_internal_deg"] == pytest.approx(31.0, abs=1.0)
+    assert without["neutral_offset_deg"] == 0.0
+
+
+def test_no_neutral_when_the_person_starts_already_stretched():
+    frames = seated(rot_left=lambda t: 28.0, seconds=10)
+    summary = run(Session([IR]), frames)
+    assert summary["neutral"]["left"]["captured"] is False
+    assert summary["sides"]["left"]["peak_internal_deg"] == pytest.approx(28.0, abs=1.0)
+
+
+def test_noisy_landmarks_still_give_one_hold_and_a_close_peak():
+    frames = seated(rot_left=ramp_profile(30.0), noise=True)
+    left = run(Session([IR]), frames)["sides"]["left"]
+    assert len(left["holds"]) == 1
+    assert left["holds"][0]["duration_s"] == pytest.approx(36.5, abs=1.5)
+    assert left["holds"][0]["mean_deg"] == pytest.approx(30.0, abs=3.0)
+
+
+def test_frames_without_a_person_are_gaps_not_numbers():
+    frames = seated(rot_left=ramp_profile(30.0))
+    from posecheck.types import PoseFrame
+
+    # 2 s with nobody in view in the middle of the hold: longer than the 1 s bridge
+    cut = [PoseFrame(f.t, f.image_size) if 20.0 <= f.t < 22.0 else f for f in frames]
+    session = Session([IR])
+    results = [session.update(f) for f in cut]
+    session.finish()
+    assert all(r.measured["left"] is None for r in results if 20.0 <= r.t < 22.0)
+    holds = session.summary()["sides"]["left"]["holds"]
+    assert len(holds) == 2
+    assert holds[0]["end_s"] == pytest.approx(20.0, abs=0.05)
+    assert session.summary()["frames_with_pose"] == len(frames) - 60
+
+
+def test_side_view_shows_dashes_and_says_face_the_camera():
+    frames = seated(rot_left=lambda t: 25.0, seconds=2, camera=Camera(yaw=85))
+    session = Session([IR])
+    result = [session.update(f) for f in frames][-1]
+    assert result.measured["left"] is None
+    assert any(w.code == "facing" for w in result.warnings)
+    assert "Face the camera" in result.status
+
+
+def test_deep_glute_measures_adduction():
+    frames = seated(abd_left=lambda t: -25.0 * min(1.0, max(0.0, t - 3.0) / 2.0), seconds=40)
+    left = run(Session([GLUTE]), frames)["sides"]["left"]
+    assert left["peak_measured_deg"] == pytest.approx(25.0, abs=2.0)
+
+
+def test_replay_gives_identical_results():
+    frames = seated(rot_left=ramp_profile(30.0), noise=True, seconds=20)
+    a, b = Session([IR]), Session([IR])
+    ra = [a.update(f).measured["left"] for f in frames]
+    rb = [b.update(f).measured["left"] for f in frames]
+    assert ra == rb
+
+
+def test_frames_out_of_order_are_rejected():
+    frames = seated(seconds=1)
+    session = Session([IR])
+    session.update(frames[5])
+    with pytest.raises(ValueError, match="time order"):
+        session.update(frames[0])
