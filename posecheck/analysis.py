@@ -1,0 +1,637 @@
+"""Analyse recorded inputs (videos or landmark JSONL files): the engine of ``posecheck analyse``.
+
+API::
+
+    AnalyseOptions(stretch=None, threshold_deg=None, out_dir="posecheck-out", video=True,
+                   model_path=None, mot=False, neutral=True, smooth=True,
+                   detect_max_side=960, progress=True)
+    expand_inputs(specs) -> list[Path]            # files, folders, globs -> input files
+    output_dirs(inputs, out_root) -> list[Path]   # one folder per input, same stems suffixed
+    analyse_file(path, out_dir, options) -> InputResult      # never raises for a bad input
+    analyse_many(paths, options, jobs=None, on_result=None) -> list[InputResult]
+    result_line(result) -> str                    # "cam01.mp4: 100 frames, ... -> out/cam01/"
+
+Per input, everything goes through :class:`posecheck.session.Session` (the same pipeline as
+``live`` and replay): a video is decoded, each frame's pose is found with
+:class:`posecheck.pose.PoseEstimator` and fed to the session; a landmark file's frames go
+straight into the session. Results land in ``out_dir``: ``summary.json``, ``frames.csv``,
+``landmarks.jsonl`` (videos), ``annotated.mp4`` (videos unless ``video=False``),
+``angles.png`` and, with ``mot=True``, ``angles.mot``. Every file is written atomically.
+
+Speed: decoding runs in a thread that feeds a small bounded queue, so it overlaps with pose
+inference; rendering and encoding the annotated video run in another thread. MediaPipe gets
+the frame downscaled so its longest side is at most ``detect_max_side`` px (the model
+input is 256x256 px; normalized landmarks stay within a few thousandths of the full-size
+ones, see docs/analyse.md); landmarks are reported for the full-size frame.
+
+Memory: streaming. No frame is kept after it is drawn; per frame only a small row of
+numbers is kept (for the plot and the .mot file).
+
+Errors: a bad input (missing, not a video, truncated, no frames, malformed JSONL) gives an
+:class:`InputResult` with ``error`` set; other inputs are unaffected.
+
+Convention: degrees; hip rotation positive = internal rotation (IR), negative = external
+rotation (ER); times in seconds from the container's timestamps.
+
+Imports cv2 (through sources/render) and, when a video is analysed, mediapipe (through
+posecheck.pose). Must not print or exit: the CLI does that.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posecheck.errors import PosecheckError
+from posecheck.landmarks import SIDES
+from posecheck.session import Session
+from posecheck.stretches import Stretch, get_stretch, load_catalogue
+from posecheck.types import FrameResult, PoseFrame
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"})
+LANDMARK_SUFFIXES = frozenset({".jsonl"})
+DEFAULT_STRETCHES = ("internal-rotation", "external-rotation")
+DEFAULT_DETECT_MAX_SIDE = 960
+QUEUE_SIZE = 4  # frames in flight between threads; bounds memory
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyseOptions:
+    """What to measure and what to write (see the module docstring).
+
+    ``threshold_deg``: entry threshold of the (first) stretch, degrees in its direction.
+    ``detect_max_side``: longest side (px) of the image handed to MediaPipe; 0 = full size.
+    """
+
+    stretch: str | None = None
+    threshold_deg: float | None = None
+    out_dir: Path = Path("posecheck-out")
+    video: bool = True
+    model_path: Path | None = None
+    mot: bool = False
+    neutral: bool = True
+    smooth: bool = True
+    detect_max_side: int = DEFAULT_DETECT_MAX_SIDE
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.detect_max_side < 0:
+            raise ValueError(f"detect_max_side must be >= 0, got {self.detect_max_side}")
+        if self.threshold_deg is not None and not 0 <= self.threshold_deg <= 180:
+            raise ValueError(f"threshold_deg must be in 0..180, got {self.threshold_deg}")
+
+
+@dataclass(frozen=True, slots=True)
+class InputResult:
+    """The outcome of one input: ``summary`` (summary.json dict) unless it failed.
+
+    ``error``: why the input could not be analysed (None when it was). ``note``: a problem
+    that did not stop the analysis (e.g. the file broke off mid-way, no person found).
+    ``files``: the outputs written.
+    """
+
+    input: Path
+    out_dir: Path
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    note: str | None = None
+    files: tuple[Path, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the input was analysed completely (no error)."""
+        return self.error is None
+
+
+# ------------------------------------------------------------------------- inputs
+def _is_input(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES | LANDMARK_SUFFIXES
+
+
+def expand_inputs(specs: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The input files named by ``specs``, in order, each once.
+
+    A folder gives its videos and ``.jsonl`` files (not recursive, sorted by name); a glob
+    pattern gives its matches; anything else is kept as given, so a missing file becomes a
+    failed input with a clear message instead of stopping the batch.
+    """
+    out: list[Path] = []
+    for spec in specs:
+        text = os.fspath(spec)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.is_file() and _is_input(p)))
+        elif not path.exists() and glob.has_magic(text):
+            out.extend(sorted(Path(p) for p in glob.glob(os.path.expanduser(text))
+                              if Path(p).is_file()))
+        else:
+            out.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def output_dirs(inputs: Sequence[Path], out_root: Path) -> list[Path]:
+    """One output folder per input: ``out_root/<stem>``; a repeated stem gets ``-2``, ``-3``…"""
+    used: set[str] = set()
+    dirs = []
+    for p in inputs:
+        name = p.stem or "input"
+        k = 2
+        while name.lower() in used:
+            name = f"{p.stem}-{k}"
+            k += 1
+        used.add(name.lower())
+        dirs.append(out_root / name)
+    return dirs
+
+
+def stretches_for(options: AnalyseOptions) -> list[Stretch]:
+    """The stretches measured: ``options.stretch``, else both rotation stretches."""
+    catalogue = load_catalogue()
+    ids = (options.stretch,) if options.stretch else DEFAULT_STRETCHES
+    return [get_stretch(sid, catalogue) for sid in ids]
+
+
+# ------------------------------------------------------------------------- threads
+_END = object()
+
+
+class Prefetch:
+    """Runs ``iterable`` (with ``prepare`` applied) in a thread feeding a bounded queue.
+
+    Iterating yields ``(item, prepare(item))`` in order. An exception raised in the
+    thread is raised again by the iteration, after the items before it. :meth:`close`
+    stops the thread early (e.g. when the consumer failed).
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, iterable: Any,
+                 prepare: Callable[[Any], Any], maxsize: int = QUEUE_SIZE) -> None:
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+        self._stop = threading.Event()
+        self._iterable = iterable
+        self._prepare = prepare
+        self._future: Future[None] = pool.submit(self._produce)
+
+    def _put(self, item: Any) -> bool:
+        """Put unless stopped; False when the consumer is gone."""
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for item in self._iterable:
+                if not self._put((item, self._prepare(item))):
+                    return
+        finally:
+            self._put(_END)
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        while (item := self._q.get()) is not _END:
+            yield item
+        self._future.result()  # raise what the thread raised, if anything
+
+    def close(self) -> None:
+        """Stop the thread and drop what is queued (idempotent)."""
+        self._stop.set()
+        while not self._future.done():
+            try:
+                self._q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+
+
+class Consumer:
+    """Runs ``handle(item)`` for every :meth:`put` item in a thread, through a bounded queue.
+
+    :meth:`finish` waits for the queue to drain and raises what ``handle`` raised; so does
+    :meth:`put` once the thread has failed.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, handle: Callable[[Any], None],
+                 maxsize: int = QUEUE_SIZE) -> None:
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+        self._handle = handle
+        self._future: Future[None] = pool.submit(self._run)
+
+    def _run(self) -> None:
+        while (item := self._q.get()) is not _END:
+            self._handle(item)
+
+    def put(self, item: Any) -> None:
+        """Queue one item (blocks while the queue is full)."""
+        while True:
+            if self._future.done():
+                self._future.result()
+                raise RuntimeError("consumer thread ended early")
+            try:
+                self._q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Wait until every item is handled; raise the thread's exception, if any."""
+        if not self._future.done():
+            self.put(_END)
+        self._future.result()
+
+    def abandon(self) -> None:
+        """Stop without handling what is queued (after an error elsewhere)."""
+        while not self._future.done():
+            try:
+                while True:
+                    self._q.get_nowait()
+            except queue.Empty:
+                pass
+            try:
+                self._q.put(_END, timeout=0.1)
+            except queue.Full:
+                continue
+            wait([self._future])
+
+
+def downscale(image_rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """``image_rgb`` shrunk (INTER_AREA) so its longest side is <= ``max_side`` px.
+
+    Returned unchanged when already small enough or ``max_side`` is 0. The aspect ratio is
+    kept, so normalized landmark coordinates mean the same in both images.
+    """
+    import cv2
+
+    h, w = image_rgb.shape[:2]
+    if max_side <= 0 or max(h, w) <= max_side:
+        return image_rgb
+    s = max_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
+
+
+# ------------------------------------------------------------------------- per input
+@dataclass
+class _Series:
+    """Per-frame numbers kept for the plot: a few floats per frame, never images.
+
+    ``gate``: plot the rotation only in frames where the shown stretch was measurable (the
+    view check passed), so the plot agrees with the summary's peaks.
+    """
+
+    gate: bool = True
+    t: list[float] = field(default_factory=list)
+    rotation: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    measured: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+
+    def add(self, r: FrameResult) -> None:
+        self.t.append(r.t)
+        for s in SIDES:
+            rot, meas = r.rotation_deg.get(s), r.measured.get(s)
+            if self.gate and meas is None:
+                rot = None
+            self.rotation[s].append(np.nan if rot is None else float(rot))
+            self.measured[s].append(np.nan if meas is None else float(meas))
+
+
+class _Outputs:
+    """The per-frame writers of one input; :meth:`finish` renames them into place."""
+
+    def __init__(self, out_dir: Path, options: AnalyseOptions, landmarks: bool,
+                 gate_rotation: bool) -> None:
+        from posecheck.landmark_io import LandmarkWriter
+        from posecheck.outputs import FramesCsvWriter, MotWriter
+
+        self.out_dir = out_dir
+        self.csv = FramesCsvWriter(out_dir / "frames.csv")
+        self.mot = MotWriter(out_dir / "angles.mot") if options.mot else None
+        self.landmarks = LandmarkWriter(out_dir / "landmarks.jsonl") if landmarks else None
+        self.series = _Series(gate=gate_rotation)
+
+    def frame(self, result: FrameResult) -> None:
+        self.csv.write(result)
+        if self.mot is not None:
+            self.mot.add(result)
+        if self.landmarks is not None:
+            self.landmarks.write(result.pose)
+        self.series.add(result)
+
+    def finish(self) -> list[Path]:
+        self.csv.close()
+        files = [self.csv.path]
+        if self.landmarks is not None:
+            self.landmarks.close()
+            files.append(self.out_dir / "landmarks.jsonl")
+        if self.mot is not None:
+            files.append(self.mot.close())
+        return files
+
+    def abort(self) -> None:
+        self.csv.abort()
+        if self.landmarks is not None:
+            self.landmarks.close()  # keeps the landmarks found before the failure
+
+
+@dataclass
+class _Run:
+    """What the frame loop of one input produced."""
+
+    session: Session
+    outputs: _Outputs
+    kind: str
+    fps: float | None
+    frame_count: int | None = None
+    model: dict[str, str] | None = None
+    source_error: str | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def _progress(path: Path, total: int | None, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=path.name, unit="frame", file=sys.stderr,
+                disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+def _new_session(options: AnalyseOptions) -> Session:
+    return Session(stretches_for(options), threshold_deg=options.threshold_deg,
+                   smooth=options.smooth, neutral=options.neutral)
+
+
+def _gated(session: Session) -> bool:
+    """Plot rotation only where measured: when the shown stretch measures rotation."""
+    return session.primary.measure == "rotation_deg"
+
+
+def _overlay(session: Session) -> Any:
+    from posecheck.render import OverlayInfo
+
+    single = len(session.stretches) == 1
+    return OverlayInfo(stretch=session.primary if single else None, mirrored=False)
+
+
+def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
+    """Decode -> detect -> session -> outputs, with decoding and rendering in threads."""
+    from posecheck.pose import PoseEstimator
+    from posecheck.sources import FileSource
+
+    session = _new_session(options)
+    with FileSource(path) as source, PoseEstimator(options.model_path) as est, \
+            ThreadPoolExecutor(2, thread_name_prefix="posecheck-analyse") as pool:
+        run = _Run(session, _Outputs(out_dir, options, True, _gated(session)), "video", source.fps,
+                   source.frame_count, {"name": est.model.name, "sha256": est.model.sha256})
+        frames = Prefetch(pool, source, lambda f: downscale(f.image, options.detect_max_side))
+        video = _video_writer(pool, out_dir, source, session) if options.video else None
+        bar = _progress(path, source.frame_count, options.progress)
+        try:
+            for frame, small in frames:
+                pose = replace(est.detect(small, frame.t), image_size=frame.size)
+                result = session.update(pose)
+                run.outputs.frame(result)
+                if video is not None:
+                    video.put((frame, result))
+                bar.update(1)
+        except BaseException:
+            frames.close()
+            if video is not None:
+                video.abandon()
+            run.outputs.abort()
+            raise
+        finally:
+            bar.close()
+        if video is not None:
+            video.finish()
+            run.files.append(out_dir / "annotated.mp4")
+        run.source_error = source.error
+    return run
+
+
+def _video_writer(pool: ThreadPoolExecutor, out_dir: Path, source: Any,
+                  session: Session) -> Consumer:
+    """A thread that draws the overlay on each (frame, result) and encodes the video."""
+    from posecheck.outputs import VideoSink
+    from posecheck.render import Annotator
+
+    annotator, info = Annotator(), _overlay(session)
+    sink = VideoSink(out_dir / "annotated.mp4", source.fps or 30.0, source.size)
+
+    def handle(item: Any) -> None:
+        if item is None:
+            sink.close()
+            return
+        frame, result = item
+        sink.write(annotator.annotate(frame.image, result, info), frame.t)
+
+    class _Writer(Consumer):
+        def finish(self) -> None:
+            self.put(None)  # close the sink inside the thread, after the last frame
+            super().finish()
+
+        def abandon(self) -> None:
+            super().abandon()
+            sink.abort()
+
+    return _Writer(pool, handle)
+
+
+def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
+    """Landmark frames straight into the session (no model, no video)."""
+    from posecheck.landmark_io import read_landmarks
+
+    session = _new_session(options)
+    run = _Run(session, _Outputs(out_dir, options, False, _gated(session)), "landmarks", None)
+    bar = _progress(path, None, options.progress)
+    try:
+        for pose in _landmark_frames(read_landmarks(path)):
+            run.outputs.frame(session.update(pose))
+            bar.update(1)
+    except BaseException:
+        run.outputs.abort()
+        raise
+    finally:
+        bar.close()
+    run.fps = _fps_from_times(run.outputs.series.t)
+    return run
+
+
+def _landmark_frames(data: Any) -> Iterator[PoseFrame]:
+    """PoseFrames from what read_landmarks returns (an iterable, possibly with a header)."""
+    frames = getattr(data, "frames", data)
+    yield from frames
+
+
+def _fps_from_times(times: Sequence[float]) -> float | None:
+    """Nominal frame rate from frame times: 1 / median interval (None with < 2 frames)."""
+    if len(times) < 2:
+        return None
+    dt = float(np.median(np.diff(np.asarray(times))))
+    return 1.0 / dt if dt > 0 else None
+
+
+def _summary(path: Path, run: _Run, started_at: str) -> dict[str, Any]:
+    """summary.json: metadata (docs/summary.md) around the session's measurements."""
+    from posecheck.summary import complete_summary, file_sha256
+
+    return complete_summary(run.session.summary(), kind=run.kind, input=str(path),
+                            content_sha256=file_sha256(path), started_at=started_at,
+                            model=run.model, fps=run.fps)
+
+
+def _plot(out_dir: Path, run: _Run, summary: dict[str, Any]) -> Path:
+    """angles.png: rotation per side over time, holds shaded, threshold drawn."""
+    from posecheck.plots import plot_angles
+
+    s = run.outputs.series
+    holds = {side: summary["sides"][side]["holds"] for side in SIDES}
+    single = len(run.session.stretches) == 1
+    return plot_angles(out_dir / "angles.png", s.t, s.rotation, measured=s.measured,
+                       holds_by_side=holds, threshold_deg=summary.get("threshold_deg"),
+                       stretch=run.session.primary if single else None,
+                       title=Path(summary["input"]).name)
+
+
+def _analyse(path: Path, out_dir: Path, options: AnalyseOptions) -> InputResult:
+    from posecheck.outputs import write_summary
+    from posecheck.summary import utc_now_iso
+
+    started = utc_now_iso()
+    if path.suffix.lower() in LANDMARK_SUFFIXES:
+        run = _run_landmarks(path, out_dir, options)
+    else:
+        run = _run_video(path, out_dir, options)
+    run.session.finish()
+    files = run.outputs.finish() + run.files
+    summary = _summary(path, run, started)
+    files.append(_plot(out_dir, run, summary))
+    files.append(write_summary(out_dir / "summary.json", summary))
+    note = None
+    if not summary["frames_with_pose"]:
+        note = "no person found in any frame (is the whole body in view?)"
+    return InputResult(path, out_dir, summary, error=run.source_error, note=note,
+                       files=tuple(files))
+
+
+def analyse_file(path: Path, out_dir: Path, options: AnalyseOptions) -> InputResult:
+    """Analyse one input into ``out_dir``; a bad input gives ``error``, never an exception.
+
+    A video that breaks off mid-way is analysed up to the break, its outputs are written,
+    and ``error`` says where it broke (so the batch exits non-zero).
+    Raises only for programming errors and KeyboardInterrupt.
+    """
+    if not path.exists():
+        return InputResult(path, out_dir, error=f"{path}: file not found")
+    if not path.is_file():
+        return InputResult(path, out_dir, error=f"{path}: not a file")
+    try:
+        return _analyse(path, out_dir, options)
+    except PosecheckError as exc:
+        return InputResult(path, out_dir, error=str(exc))
+    except OSError as exc:
+        return InputResult(path, out_dir, error=f"{path}: {exc.strerror or exc}")
+
+
+# ------------------------------------------------------------------------- batches
+def _init_worker() -> None:
+    """Worker processes: one OpenCV thread each, so N workers do not fight over cores."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _analyse_job(args: tuple[Path, Path, AnalyseOptions]) -> InputResult:
+    return analyse_file(*args)
+
+
+def default_jobs(n_inputs: int) -> int:
+    """min(inputs, CPU cores), at least 1."""
+    return max(1, min(n_inputs, os.cpu_count() or 1))
+
+
+def analyse_many(paths: Sequence[Path], options: AnalyseOptions, jobs: int | None = None,
+                 on_result: Callable[[InputResult], None] | None = None) -> list[InputResult]:
+    """Analyse every input (outputs in :func:`output_dirs`); results in input order.
+
+    ``jobs`` worker processes (default :func:`default_jobs`); with 1 everything runs in this
+    process. ``on_result`` is called with each result as soon as it is done (any order).
+    """
+    dirs = output_dirs(paths, options.out_dir)
+    jobs = default_jobs(len(paths)) if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    results: list[InputResult | None] = [None] * len(paths)
+    if jobs == 1 or len(paths) <= 1:
+        for i, (p, d) in enumerate(zip(paths, dirs, strict=True)):
+            results[i] = analyse_file(p, d, options)
+            if on_result is not None:
+                on_result(results[i])  # type: ignore[arg-type]
+        return [r for r in results if r is not None]
+    return _analyse_pool(paths, dirs, options, jobs, on_result)
+
+
+def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseOptions,
+                  jobs: int, on_result: Callable[[InputResult], None] | None
+                  ) -> list[InputResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # Per-frame bars of parallel files would interleave; the CLI shows one line per file.
+    opts = replace(options, progress=False)
+    ctx = multiprocessing.get_context("spawn")  # no fork after threads / OpenCV init
+    results: dict[int, InputResult] = {}
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker) as pool:
+        futures = {pool.submit(_analyse_job, (p, d, opts)): i
+                   for i, (p, d) in enumerate(zip(paths, dirs, strict=True))}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            if on_result is not None:
+                on_result(results[i])
+    return [results[i] for i in range(len(paths))]
+
+
+# ------------------------------------------------------------------------- reporting
+def _deg(value: float | None) -> str:
+    return "--" if value is None else f"{value:.0f}°"
+
+
+def result_line(result: InputResult) -> str:
+    """One line per input: frames, person frames, peak IR/ER per side, holds, output folder.
+
+    E.g. ``cam01.mp4: 100 frames, person in 100; L peak IR 12°/ER 5°, R peak IR 3°/ER 8°;
+    0 holds -> posecheck-out/cam01/``; a failed input gives ``name: error: <why>``.
+    """
+    name = result.input.name
+    s = result.summary
+    if s is None:
+        return f"{name}: error: {result.error}"
+    sides = []
+    for side in SIDES:
+        d = s["sides"][side]
+        sides.append(f"{side[0].upper()} peak IR {_deg(d.get('peak_internal_deg'))}"
+                     f"/ER {_deg(d.get('peak_external_deg'))}")
+    holds = sum(len(s["sides"][side]["holds"]) for side in SIDES)
+    line = (f"{name}: {s['frames']} frames, person in {s['frames_with_pose']}; "
+            f"{', '.join(sides)}; {holds} hold{'s' if holds != 1 else ''} -> "
+            f"{result.out_dir}{os.sep}")
+    if result.note:
+        line += f" (note: {result.note})"
+    if result.error:
+        line += f" (error: {result.error})"
+    return line

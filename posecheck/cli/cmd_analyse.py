@@ -1,0 +1,114 @@
+"""``posecheck analyse INPUT...``: measure recorded videos or landmark files (docs/analyse.md).
+
+Thin front end over :mod:`posecheck.analysis`: parses options, prints one line per input
+(stdout) and progress bars (stderr), records the summaries in the history store, and
+exits 1 when any input failed (the others are still analysed and written).
+
+Heavy imports (cv2, mediapipe, matplotlib) happen inside :func:`run`, never at import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from posecheck.errors import ConfigError
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``analyse`` command."""
+    p = subparsers.add_parser(
+        "analyse", aliases=["analyze"],
+        help="measure hip rotation and hold times in recorded videos or landmark files",
+        description="Analyse videos (mp4, mov, avi, webm, mkv), folders of them, glob "
+        "patterns, or landmark .jsonl files. For each input writes OUT/<name>/summary.json, "
+        "frames.csv, landmarks.jsonl (videos), annotated.mp4 (videos) and angles.png. "
+        "Angles in degrees, internal rotation positive.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, folder, glob or "
+                   ".jsonl landmark file")
+    p.add_argument("--stretch", metavar="NAME", help="stretch to measure (see `posecheck "
+                   "stretches`); default: both rotation stretches")
+    p.add_argument("--threshold", type=float, metavar="DEG", help="entry threshold of the "
+                   "stretch in degrees (default: the stretch's own)")
+    p.add_argument("--out", type=Path, default=Path("posecheck-out"), metavar="DIR",
+                   help="output folder (default: ./posecheck-out)")
+    p.add_argument("--no-video", action="store_true", help="do not write annotated.mp4")
+    p.add_argument("--model", type=Path, metavar="PATH", help="pose model .task bundle")
+    p.add_argument("--mot", action="store_true", help="also write angles.mot (OpenSim)")
+    p.add_argument("--no-neutral", action="store_true", help="do not subtract a neutral "
+                   "reference taken before the first hold")
+    p.add_argument("--raw", action="store_true", help="no smoothing of the angles")
+    p.add_argument("--jobs", type=int, metavar="N", help="files analysed in parallel "
+                   "(default: min(files, CPU cores))")
+    p.add_argument("--db", metavar="PATH", help="history database (default: $POSECHECK_DB "
+                   "or the user data folder)")
+    p.add_argument("--no-store", action="store_true", help="do not record in the history")
+    p.set_defaults(func=run)
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from posecheck.analysis import AnalyseOptions, stretches_for
+
+    if args.threshold is not None and not 0 <= args.threshold <= 180:
+        raise ConfigError(f"--threshold must be between 0 and 180 degrees, got "
+                          f"{args.threshold:g}.")
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}.")
+    opts = AnalyseOptions(stretch=args.stretch, threshold_deg=args.threshold, out_dir=args.out,
+                          video=not args.no_video, model_path=args.model, mot=args.mot,
+                          neutral=not args.no_neutral, smooth=not args.raw,
+                          progress=sys.stderr.isatty())
+    stretches_for(opts)  # an unknown --stretch is one error before any work
+    return opts
+
+
+def _check_model(args: argparse.Namespace, inputs: list[Path]) -> None:
+    """Fail once, before any work, when videos need a model that is unusable."""
+    from posecheck.analysis import LANDMARK_SUFFIXES
+    from posecheck.model import verify_model
+
+    if any(p.suffix.lower() not in LANDMARK_SUFFIXES for p in inputs):
+        verify_model(args.model)
+
+
+def _store_result(store: Any, result: Any) -> str:
+    if store is None or result.summary is None:
+        return ""
+    if store.add_session(result.summary) is None:
+        return " [already in history]"
+    return ""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse every input; exit status 1 if any failed."""
+    from posecheck.analysis import analyse_many, expand_inputs, result_line
+
+    opts = _options(args)
+    inputs = expand_inputs(args.inputs)
+    if not inputs:
+        raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
+    _check_model(args, inputs)
+    store = _open_store(args)
+    try:
+        def report(result: Any) -> None:
+            print(result_line(result) + _store_result(store, result), flush=True)
+
+        results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
+    finally:
+        if store is not None:
+            store.close()
+    failed = [r for r in results if not r.ok]
+    if len(results) > 1:
+        print(f"{len(results) - len(failed)} of {len(results)} inputs analysed"
+              + (f"; {len(failed)} failed." if failed else "."), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    if args.no_store:
+        return None
+    from posecheck.store import Store, resolve_db_path
+
+    return Store.open(resolve_db_path(args.db))
