@@ -1,0 +1,151 @@
+"""Plots of a session: hip angles over time per side (``angles.png``).
+
+The plotting function takes plain arrays (time and per-side angle series), so it does not
+depend on how they were computed; :func:`series_from_results` extracts them from
+``FrameResult`` objects.
+
+Convention: degrees, seconds. Hip rotation positive = internal rotation (IR, plotted up),
+negative = external rotation (ER, down). A stretch's threshold is in its direction
+(deeper = larger): on the rotation axis an IR stretch's threshold is drawn at
+``+threshold`` and an ER stretch's at ``-threshold``.
+
+matplotlib is imported inside the functions (object API with the Agg canvas: no pyplot,
+no global backend change); must not import cv2 or mediapipe.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posecheck.landmarks import SIDES
+from posecheck.outputs import atomic_write_bytes
+from posecheck.stretches import Stretch
+from posecheck.types import FrameResult, Hold
+
+_MEASURE_NAME = {"rotation_deg": "hip rotation", "hip_abduction_deg": "hip abduction",
+                 "hip_flexion_deg": "hip flexion", "knee_flexion_deg": "knee flexion"}
+
+
+def _nan(v: float | None) -> float:
+    return np.nan if v is None else float(v)
+
+
+def series_from_results(results: Sequence[FrameResult]
+                        ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(t, rotation per side, measured per side) as float arrays, NaN = not measured.
+
+    Rotation is the neutral-corrected ``FrameResult.rotation_deg`` (IR positive); measured is
+    the stretch's value in its direction.
+    """
+    t = np.array([r.t for r in results], dtype=float)
+    rotation = {s: np.array([_nan(r.rotation_deg.get(s)) for r in results]) for s in SIDES}
+    measured = {s: np.array([_nan(r.measured.get(s)) for r in results]) for s in SIDES}
+    return t, rotation, measured
+
+
+def _hold_span(h: Hold | Mapping[str, Any]) -> tuple[float, float]:
+    if isinstance(h, Hold):
+        return h.start_s, h.end_s
+    return float(h["start_s"]), float(h["end_s"])
+
+
+def plot_angles(
+    path: str | os.PathLike[str],
+    t: Sequence[float] | np.ndarray,
+    rotation: Mapping[str, Sequence[float] | np.ndarray],
+    *,
+    measured: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    holds_by_side: Mapping[str, Sequence[Hold | Mapping[str, Any]]] | None = None,
+    threshold_deg: float | None = None,
+    stretch: Stretch | None = None,
+    title: str = "",
+) -> Path:
+    """Draw the angles over time, one panel per side, and save a PNG atomically.
+
+    ``t``: (N,) seconds. ``rotation``: side -> (N,) hip rotation, degrees, IR positive,
+    NaN where not measured. ``measured``: side -> (N,) the stretch's measured angle in its
+    direction; drawn only when the stretch measures something other than rotation.
+    ``holds_by_side``: side -> holds (:class:`Hold` or summary dicts with start_s/end_s),
+    shaded. ``threshold_deg`` (default: the stretch's) is drawn as a dashed line when a
+    stretch is given. Returns ``path``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    t_arr = np.asarray(t, dtype=float)
+    for side, series in rotation.items():
+        if np.shape(series) != t_arr.shape:
+            raise ValueError(f"rotation[{side!r}] has shape {np.shape(series)}, "
+                             f"expected {t_arr.shape} like t")
+    thr = threshold_deg if threshold_deg is not None else (
+        stretch.threshold_deg if stretch is not None else None)
+    fig = Figure(figsize=(10, 6.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 1, sharex=True)
+    for ax, side in zip(axes, SIDES, strict=True):
+        _side_panel(ax, side, t_arr, rotation.get(side),
+                    None if measured is None else measured.get(side),
+                    (holds_by_side or {}).get(side, ()), thr, stretch)
+    axes[-1].set_xlabel("time (s)")
+    _figure_legend(fig, axes)
+    fig.suptitle(title or (stretch.name if stretch is not None else "Hip rotation"),
+                 fontsize=13, x=0.01, ha="left")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _side_panel(ax: Any, side: str, t: np.ndarray, rotation: Any, measured: Any,
+                holds: Sequence[Hold | Mapping[str, Any]], thr: float | None,
+                stretch: Stretch | None) -> None:
+    """One side's panel: rotation (and measured) lines, holds, threshold, IR/ER labels."""
+    for i, h in enumerate(holds):
+        a, b = _hold_span(h)
+        ax.axvspan(a, b, color="tab:green", alpha=0.15, label="hold" if i == 0 else None)
+    ax.axhline(0.0, color="0.4", lw=0.8)
+    if rotation is not None:
+        ax.plot(t, np.asarray(rotation, float), color="tab:blue", lw=1.6,
+                label="hip rotation (IR +, ER -)")
+    other = stretch is not None and stretch.measure != "rotation_deg"
+    if other and measured is not None:
+        name = _MEASURE_NAME.get(stretch.measure, stretch.measure)
+        ax.plot(t, np.asarray(measured, float), color="tab:orange", lw=1.6,
+                label=f"{name} (stretch direction, deeper +)")
+    if thr is not None and stretch is not None:
+        level = thr if other else stretch.direction * thr
+        ax.axhline(level, color="tab:red", ls="--", lw=1.2,
+                   label=f"target {thr:.0f}" + chr(176))
+    # label the zero line: internal rotation above it, external below
+    tr = ax.get_yaxis_transform()
+    ax.text(1.005, 0.0, "IR \u2191", transform=tr, va="bottom", fontsize=9, color="0.25")
+    ax.text(1.005, 0.0, "ER \u2193", transform=tr, va="top", fontsize=9, color="0.25")
+    ax.set_title(f"{side.capitalize()} hip", loc="left", fontsize=11)
+    ax.set_ylabel("angle (deg)" if other else "hip rotation (deg)")
+    ax.grid(True, alpha=0.3)
+
+
+def _figure_legend(fig: Any, axes: Sequence[Any]) -> None:
+    """One legend above the panels (so it never hides a curve), each label once."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    if seen:
+        fig.legend(list(seen.values()), list(seen.keys()), loc="outside upper right",
+                   ncols=len(seen), fontsize=10, frameon=False)
+
+
+def plot_results(path: str | os.PathLike[str], results: Sequence[FrameResult], *,
+                 holds_by_side: Mapping[str, Sequence[Hold | Mapping[str, Any]]] | None = None,
+                 threshold_deg: float | None = None, stretch: Stretch | None = None,
+                 title: str = "") -> Path:
+    """:func:`plot_angles` of a list of :class:`FrameResult`."""
+    t, rotation, measured = series_from_results(results)
+    return plot_angles(path, t, rotation, measured=measured, holds_by_side=holds_by_side,
+                       threshold_deg=threshold_deg, stretch=stretch, title=title)

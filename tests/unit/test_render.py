@@ -1,0 +1,197 @@
+"""The overlay renderer: it draws, mirrors like a mirror, keeps true left/right labels."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skeleton import Camera, LegPose, make_pose
+
+from posecheck.render import CYAN, Annotator, OverlayInfo, ascii_text
+from posecheck.stretches import Stretch
+from posecheck.types import FrameAngles, FrameResult, PoseFrame, SideAngles, Warning_
+
+W, H = 640, 480
+
+STRETCH = Stretch(
+    id="internal-rotation", name="Seated internal rotation",
+    instructions="Sit tall, knees at 90 degrees. Swing the foot out to the side.",
+    camera="front, at knee height", view="front", measure="rotation_deg", direction=1,
+    threshold_deg=20.0, hold_target_s=30.0,
+)
+
+
+def make_result(size: tuple[int, int] = (W, H), *, measured: dict | None = None,
+                holding: dict | None = None, pose: bool = True) -> FrameResult:
+    """A seated, front-facing person: left hip IR 25 deg, right 5 deg."""
+    if pose:
+        pf = make_pose(left=LegPose(hip_flex=90, knee_flex=90, rot=25),
+                       right=LegPose(hip_flex=90, knee_flex=90, rot=5),
+                       camera=Camera(image_size=size), posture="seated")
+    else:
+        pf = PoseFrame(t=3.0, image_size=size)
+    a = FrameAngles(t=3.0, left=SideAngles(rotation_deg=25.0, confidence=0.9),
+                    right=SideAngles(rotation_deg=5.0, confidence=0.9))
+    return FrameResult(
+        t=3.0, pose=pf, raw=a, smoothed=a,
+        measured=measured if measured is not None else {"left": 25.0, "right": None},
+        holding=holding if holding is not None else {"left": False, "right": False},
+        hold_elapsed={"left": 12.0, "right": 0.0},
+        warnings=(Warning_("pelvis", "Keep both sit bones on the chair."),),
+        status="left: hold it... 12 / 30 s",
+    )
+
+
+def gradient(w: int = W, h: int = H) -> np.ndarray:
+    """An RGB image whose every column differs (so a flip is visible)."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 255 // w, y * 255 // h, np.full_like(x, 90)], -1).astype(np.uint8)
+
+
+def cyan_mean_x(img: np.ndarray) -> float:
+    """Mean column of the highlighted-leg colour (the measured leg, not holding)."""
+    mask = np.all(img == np.array(CYAN, np.uint8), axis=2)
+    assert mask.sum() > 50, "the measured leg was not drawn"
+    return float(np.nonzero(mask)[1].mean())
+
+
+def test_annotate_returns_new_image_and_leaves_input_alone() -> None:
+    img = gradient()
+    before = img.copy()
+    out = Annotator().annotate(img, make_result(), OverlayInfo(stretch=STRETCH, fps=30.0))
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert out is not img
+    np.testing.assert_array_equal(img, before)
+    # the overlay covers a real part of the image (banners, panels, skeleton)
+    changed = np.any(out != img, axis=2).mean()
+    assert 0.15 < changed < 0.9
+
+
+def test_png_written_and_overlay_regions_drawn(tmp_path: Path) -> None:
+    img = np.full((H, W, 3), 128, np.uint8)
+    out = Annotator().annotate(img, make_result(), OverlayInfo(stretch=STRETCH, fps=29.7))
+    png = tmp_path / "overlay.png"
+    assert cv2.imwrite(str(png), cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+    back = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(back, out)
+    # top banner (instruction), bottom banner (status) and the right-hand panel (the body's
+    # LEFT side, image right when not mirrored) are darkened boxes with text
+    for region in (out[:40, :], out[-40:, :], out[100:250, W - 180:W - 20]):
+        assert (region < 100).mean() > 0.3
+    # the centre below the head, between the panels, is mostly the untouched background
+    middle = out[300:380, 240:400]
+    assert (middle == 128).all(axis=2).mean() > 0.6
+
+
+def test_mirrored_view_flips_image_and_keeps_true_sides() -> None:
+    img = gradient()
+    res = make_result()
+    plain = Annotator().annotate(img, res, OverlayInfo(stretch=STRETCH, active_side="left"))
+    mirrored = Annotator().annotate(img, res, OverlayInfo(stretch=STRETCH, active_side="left",
+                                                          mirrored=True))
+    # background: a patch away from every overlay is the flipped camera image
+    np.testing.assert_array_equal(mirrored[300:360, :30], img[300:360, ::-1][:, :30])
+    np.testing.assert_array_equal(plain[300:360, :30], img[300:360, :30])
+    # the body's left leg (highlighted) is on the image right in the plain view (the person
+    # faces the camera) and on the left in the mirror, at x -> W - x
+    x_plain, x_mirror = cyan_mean_x(plain), cyan_mean_x(mirrored)
+    assert x_plain > W / 2 > x_mirror
+    assert x_mirror == pytest.approx(W - 1 - x_plain, abs=2.0)
+    # the LEFT panel follows the leg: image right when plain, image left when mirrored
+    def dark(a: np.ndarray) -> float:
+        return float((a < 60).mean())
+
+    assert dark(plain[110:240, W - 170:W - 20]) > 0.3 > dark(plain[110:240, 20:170])
+    assert dark(mirrored[110:240, 20:170]) > 0.3 > dark(mirrored[110:240, W - 170:W - 20])
+
+
+def test_text_is_not_mirrored() -> None:
+    """The top banner text reads the same in the mirrored and the plain view."""
+    img = np.full((H, W, 3), 128, np.uint8)
+    res = make_result(pose=False)
+    info = OverlayInfo(stretch=STRETCH)
+    plain = Annotator().annotate(img, res, info)
+    mirrored = Annotator().annotate(img, res, OverlayInfo(stretch=STRETCH, mirrored=True))
+    np.testing.assert_array_equal(plain[:60], mirrored[:60])
+    assert not np.array_equal(plain[:60], plain[:60, ::-1])
+
+
+@pytest.mark.parametrize("missing", [None, math.nan])
+def test_unmeasurable_value_shows_dashes_never_a_number(missing: float | None) -> None:
+    img = np.full((H, W, 3), 128, np.uint8)
+    ann = Annotator()
+    info = OverlayInfo(stretch=STRETCH, active_side="left")
+    none = ann.annotate(img, make_result(measured={"left": None}), info)
+    other = ann.annotate(img, make_result(measured={"left": missing}), info)
+    v25 = ann.annotate(img, make_result(measured={"left": 25.0}), info)
+    v26 = ann.annotate(img, make_result(measured={"left": 26.0}), info)
+    np.testing.assert_array_equal(none, other)  # NaN is drawn exactly like None ("--")
+    assert not np.array_equal(v25, v26)  # the digits are drawn from the value
+    assert not np.array_equal(none, v25)
+
+
+def test_holding_leg_changes_colour() -> None:
+    img = np.full((H, W, 3), 128, np.uint8)
+    info = OverlayInfo(stretch=STRETCH, active_side="left")
+    idle = Annotator().annotate(img, make_result(), info)
+    holding = Annotator().annotate(img, make_result(holding={"left": True}), info)
+    assert np.all(idle == np.array(CYAN, np.uint8), axis=2).sum() > 50
+    assert np.all(holding == np.array(CYAN, np.uint8), axis=2).sum() == 0
+
+
+def test_no_pose_no_stretch_paused_countdown() -> None:
+    img = np.full((H, W, 3), 128, np.uint8)
+    res = make_result(pose=False, measured={})
+    bare = Annotator().annotate(img, res, OverlayInfo())
+    paused = Annotator().annotate(img, res, OverlayInfo(paused=True))
+    count = Annotator().annotate(img, res, OverlayInfo(countdown=2.4))
+    centre = (slice(H // 2 - 20, H // 2 + 20), slice(W // 2 - 60, W // 2 + 60))
+    assert not np.array_equal(bare[centre], paused[centre])
+    assert not np.array_equal(bare[centre], count[centre])
+    assert not np.array_equal(paused[centre], count[centre])
+
+
+def test_portrait_1080x1920_scales_text(tmp_path: Path) -> None:
+    info = OverlayInfo(stretch=STRETCH, fps=30.0, mirrored=True,
+                       people_note="2 people in view: following the one in the centre")
+
+    def render(size: tuple[int, int]) -> np.ndarray:
+        img = np.full((size[1], size[0], 3), 128, np.uint8)
+        return Annotator().annotate(img, make_result(size, pose=False), info)
+
+    def banner_bottom(a: np.ndarray) -> int:
+        """First row where the centre strip (between the panels) is background again."""
+        w = a.shape[1]
+        strip = a[:, int(w * 0.4):int(w * 0.6)]
+        return int(np.argmax((strip == 128).all(axis=(1, 2))))
+
+    tall, small = render((1080, 1920)), render((W, H))
+    assert cv2.imwrite(str(tmp_path / "portrait.png"), cv2.cvtColor(tall, cv2.COLOR_RGB2BGR))
+    # fonts scale with min(W, H) / 480 (= 2.25 here): the top banner grows accordingly
+    assert banner_bottom(tall) > 2.0 * banner_bottom(small) > 0
+    # and the bottom banner (status, warning, note) stays inside the image
+    assert (tall[-20:, :, 0] < 100).mean() > 0.5
+
+
+def test_ascii_text_spells_out_degree_sign() -> None:
+    assert ascii_text("stretch to 20° and hold…") == "stretch to 20 deg and hold..."
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"font_scale": 0}, "font_scale"),
+    ({"min_visibility": 1.5}, "min_visibility"),
+    ({"gauge_deg": (10.0, -10.0)}, "gauge_deg"),
+])
+def test_annotator_rejects_bad_style(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Annotator(**kwargs)
+
+
+def test_bad_inputs_rejected() -> None:
+    with pytest.raises(ValueError, match="active_side"):
+        OverlayInfo(active_side="middle")
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        Annotator().annotate(np.zeros((H, W), np.uint8), make_result(), OverlayInfo())
