@@ -46,14 +46,17 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 # One captured frame: (ok, RGB image or None, t seconds).
 Grab = Callable[[], tuple[bool, np.ndarray | None, float]]
 
+# Keep FFmpeg chatter ("moov atom not found", "header damaged") off stderr: our errors say
+# what went wrong in one line. OpenCV reads this once, when it first uses FFmpeg (reading
+# or writing), so it is set at import; export OPENCV_FFMPEG_LOGLEVEL to override.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 _quiet_done = False
 
 
 def _quiet_opencv() -> None:
-    """Keep FFmpeg/OpenCV chatter off stderr: our errors say what went wrong in one line."""
+    """Keep OpenCV's own warnings off stderr (export OPENCV_LOG_LEVEL to see them)."""
     global _quiet_done
     if not _quiet_done:
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
         if "OPENCV_LOG_LEVEL" not in os.environ:  # set it to debug OpenCV itself
             cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
         _quiet_done = True
