@@ -166,6 +166,11 @@ class HoldTracker:
 
     # -- live state ---------------------------------------------------------------------
     @property
+    def holds(self) -> tuple[Hold, ...]:
+        """The holds finished so far, in order."""
+        return tuple(self._holds)
+
+    @property
     def holding(self) -> bool:
         """True from the confirmed start of a hold until its end is known."""
         return self._run is not None
