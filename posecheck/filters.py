@@ -77,11 +77,17 @@ class OneEuroFilter:
         self._dx = 0.0
 
     def filter(self, t: float, x: float | None) -> float | None:
-        """Feed the sample at time ``t`` (seconds, increasing); returns the estimate."""
-        if self._t is not None and t <= self._t:
-            raise ValueError(f"time must increase: got t={t} after t={self._t}")
+        """Feed the sample at time ``t`` (seconds, non-decreasing); returns the estimate.
+
+        A sample with the same ``t`` as the previous one is ignored (the current estimate is
+        returned): a duplicated timestamp carries no time to filter over.
+        """
+        if self._t is not None and t < self._t:
+            raise ValueError(f"time must not go backwards: got t={t} after t={self._t}")
         if x is None or math.isnan(x):
             return None
+        if self._t is not None and t == self._t:
+            return self._x
         p = self.params
         if self._t is None or t - self._t > p.max_gap_s:
             self._t, self._x, self._dx = t, float(x), 0.0
@@ -107,9 +113,10 @@ class AngleSmoother:
         self._last_t: float | None = None
 
     def update(self, angles: FrameAngles) -> FrameAngles:
-        """The smoothed angles of this frame (``angles.t`` must increase)."""
-        if self._last_t is not None and angles.t <= self._last_t:
-            raise ValueError(f"time must increase: got t={angles.t} after t={self._last_t}")
+        """The smoothed angles of this frame (``angles.t`` must not decrease)."""
+        if self._last_t is not None and angles.t < self._last_t:
+            raise ValueError(f"time must not go backwards: got t={angles.t} after "
+                             f"t={self._last_t}")
         self._last_t = angles.t
         return FrameAngles(t=angles.t, left=self._side(angles.t, "left", angles.left),
                            right=self._side(angles.t, "right", angles.right))
