@@ -1,0 +1,40 @@
+"""``posecheck export --csv FILE``: write the whole history as CSV (one row per session,
+stretch and side; holds as JSON). ``posecheck import`` reads it back exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from posecheck.cli._store_args import add_db_argument, open_store
+from posecheck.errors import StoreError
+from posecheck.store import export_csv
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``export`` command."""
+    parser = subparsers.add_parser(
+        "export",
+        help="export the history as CSV",
+        description="Write every stored session as CSV (one row per session, stretch and "
+        "side; angles in degrees, IR positive; times in seconds). Use '-' for stdout.",
+    )
+    parser.add_argument("--csv", required=True, metavar="FILE", help="output CSV file or '-'")
+    add_db_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export; prints how many sessions were written."""
+    with open_store(args) as store:
+        if args.csv == "-":
+            export_csv(store, sys.stdout)
+            return 0
+        try:
+            with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+                count = export_csv(store, fh)
+        except OSError as exc:
+            raise StoreError(f"Cannot write {args.csv}: {exc.strerror}.") from exc
+    print(f"Exported {count} session(s) to {args.csv}.")
+    return 0

@@ -1,0 +1,91 @@
+"""``posecheck history``: list stored sessions, newest first, as a table or JSON.
+
+One table row per session, stretch and side. Angles in degrees (IR positive), times in
+seconds. Only prints; queries go through :class:`posecheck.store.Store`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from posecheck.cli._store_args import add_db_argument, open_store, parse_date
+from posecheck.store import SIDES, SessionRecord
+
+COLUMNS = ("id", "date (UTC)", "kind", "stretch", "side", "peak IR", "peak ER", "measured",
+           "hold s", "holds", "source")  # fmt: skip
+RIGHT_ALIGNED = {"id", "peak IR", "peak ER", "measured", "hold s", "holds"}
+MAX_SOURCE = 40
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``history`` command."""
+    parser = subparsers.add_parser(
+        "history",
+        help="list stored sessions",
+        description="List stored sessions, newest first: peak internal (IR) and external (ER) "
+        "rotation, the stretch's measured peak (degrees), total hold time (seconds).",
+    )
+    parser.add_argument("--stretch", metavar="NAME", help="only this stretch id")
+    parser.add_argument("--side", choices=SIDES, help="only this side")
+    parser.add_argument("--since", metavar="DATE", help="only sessions from DATE (YYYY-MM-DD, UTC)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list of sessions")
+    add_db_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the history."""
+    since = parse_date(args.since) if args.since else None
+    with open_store(args) as store:
+        sessions = store.sessions(stretch=args.stretch, side=args.side, since=since)
+    if args.json:
+        print(json.dumps([s.to_dict() for s in sessions], indent=2))
+    elif not sessions and (args.stretch or args.side or since):
+        print(f"No sessions in the history ({store.path}) match.")
+    elif not sessions:
+        print(f"The history ({store.path}) is empty. Sessions are added by "
+              "'posecheck analyse' and 'posecheck live'.")  # fmt: skip
+    else:
+        print(format_table(sessions))
+    return 0
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _rows(sessions: list[SessionRecord]) -> list[tuple[str, ...]]:
+    rows = []
+    for s in sessions:
+        date = s.started.strftime("%Y-%m-%d %H:%M")
+        kind = s.kind + ("*" if s.interrupted else "")
+        source = s.input or "-"
+        if len(source) > MAX_SOURCE:
+            source = "…" + source[-(MAX_SOURCE - 1) :]
+        for r in s.results or ():
+            rows.append((str(s.id), date, kind, r.stretch, r.side, _num(r.peak_internal_deg),
+                         _num(r.peak_external_deg), _num(r.peak_measured_deg),
+                         _num(r.total_hold_s), str(len(r.holds)), source))  # fmt: skip
+        if not s.results:
+            rows.append((str(s.id), date, kind, s.stretch or "-", "-", "-", "-", "-", "-", "0",
+                         source))  # fmt: skip
+    return rows
+
+
+def format_table(sessions: list[SessionRecord]) -> str:
+    """A plain-text table, one line per session x stretch x side."""
+    rows = _rows(sessions)
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.rjust(w) if name in RIGHT_ALIGNED else cell.ljust(w)
+            for cell, w, name in zip(cells, widths, COLUMNS, strict=True)
+        ).rstrip()
+
+    out = [line(COLUMNS), line(tuple("-" * w for w in widths)), *map(line, rows)]
+    if any(s.interrupted for s in sessions):
+        out.append("* interrupted (stopped early); its values cover the part recorded.")
+    out.append("Angles in degrees (IR = internal, ER = external rotation); hold in seconds.")
+    return "\n".join(out)

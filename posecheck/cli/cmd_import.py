@@ -1,0 +1,40 @@
+"""``posecheck import --csv FILE``: add the sessions of a CSV written by ``posecheck
+export``; sessions already in the history are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+
+from posecheck.cli._store_args import add_db_argument, open_store
+from posecheck.errors import StoreError
+from posecheck.store import import_csv
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``import`` command."""
+    parser = subparsers.add_parser(
+        "import",
+        help="import sessions from an exported CSV",
+        description="Add the sessions of a CSV written by 'posecheck export'. Sessions "
+        "already stored (same session uid, or same video, stretch and threshold) are skipped.",
+    )
+    parser.add_argument("--csv", required=True, metavar="FILE", help="CSV file to import")
+    add_db_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import; prints how many sessions were added and skipped."""
+    try:
+        with open(args.csv, newline="", encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise StoreError(f"Cannot read {args.csv}: {exc.strerror}.") from exc
+    except UnicodeDecodeError as exc:
+        raise StoreError(f"{args.csv} is not a UTF-8 text CSV.") from exc
+    with open_store(args) as store:
+        result = import_csv(store, io.StringIO(text, newline=""))
+    print(f"Imported {result.added} session(s); skipped {result.skipped} already in history.")
+    return 0

@@ -1,0 +1,57 @@
+"""``posecheck report``: a self-contained HTML progress report (and/or the trend PNGs).
+
+Only prints and writes files; the content comes from :mod:`posecheck.report`, which is
+imported inside :func:`run` (it loads matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from posecheck.cli._store_args import add_db_argument, open_store
+from posecheck.errors import StoreError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write an HTML progress report",
+        description="Write a self-contained HTML page with, per stretch and side, the trend "
+        "of peak angle and hold time, left-right asymmetry, and whether changes exceed the "
+        "measurement noise (MDC95).",
+    )
+    parser.add_argument(
+        "--out", metavar="FILE", default=None,
+        help="HTML file to write (default: report.html; none when only --png is given)",
+    )  # fmt: skip
+    parser.add_argument("--png", metavar="DIR_OR_FILE", default=None,
+                        help="also write the trend plots: one PNG per stretch into DIR, or all "
+                        "in one FILE ending in .png")  # fmt: skip
+    add_db_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report and/or the plots."""
+    from posecheck.report import render_html, write_pngs
+
+    out = Path(args.out) if args.out else (None if args.png else Path("report.html"))
+    with open_store(args) as store:
+        sessions = store.sessions()
+        source = str(store.path)
+    if not sessions:
+        print(f"The history ({source}) is empty: the report says so. Record a session with "
+              "'posecheck live' or 'posecheck analyse'.")  # fmt: skip
+    try:
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(render_html(sessions, source=source), encoding="utf-8")
+            print(f"Wrote {out} ({len(sessions)} session(s)).")
+        if args.png:
+            for path in write_pngs(sessions, Path(args.png)):
+                print(f"Wrote {path}")
+    except OSError as exc:
+        raise StoreError(f"Cannot write the report: {exc.strerror} ({exc.filename}).") from exc
+    return 0
