@@ -1,0 +1,212 @@
+"""The bundled model and PoseEstimator on real footage (MediaPipe runs here)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import MODELS, ROOT, SAMPLES
+
+from posecheck.errors import ModelError
+from posecheck.landmark_io import read_landmarks
+from posecheck.landmarks import (
+    LEFT_ANKLE,
+    LEFT_HIP,
+    LEFT_KNEE,
+    LEFT_SHOULDER,
+    RIGHT_ANKLE,
+    RIGHT_HIP,
+    RIGHT_KNEE,
+    RIGHT_SHOULDER,
+)
+from posecheck.model import DEFAULT_MODEL, default_model_path, verify_model
+from posecheck.pose import PoseEstimator, choose_person
+from posecheck.sources import open_source
+
+CLIP = SAMPLES / "pose2sim_cam01.mp4"
+
+
+# ------------------------------------------------------------ model (no mediapipe)
+
+def test_default_model_checksum_matches() -> None:
+    info = verify_model(expect_sha256=True)
+    recorded = (MODELS / "pose_landmarker_full.task.sha256").read_text().split()[0]
+    assert info.sha256 == recorded and info.path == DEFAULT_MODEL
+    with zipfile.ZipFile(info.path) as zf:
+        entries = zf.infolist()
+    assert [e.filename for e in entries] == ["pose_detector.tflite",
+                                             "pose_landmarks_detector.tflite"]
+    assert all(e.compress_type == zipfile.ZIP_STORED for e in entries)
+
+
+def test_env_var_overrides_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("POSECHECK_MODEL", str(tmp_path / "other.task"))
+    assert default_model_path() == tmp_path / "other.task"
+    monkeypatch.delenv("POSECHECK_MODEL")
+    assert default_model_path() == DEFAULT_MODEL
+
+
+def _truncated(tmp: Path) -> Path:
+    path = tmp / "pose_landmarker_full.task"
+    path.write_bytes(DEFAULT_MODEL.read_bytes()[:1_000_000])
+    return path
+
+
+def _no_entries(tmp: Path) -> Path:
+    path = tmp / "wrong.task"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("pose_detector.tflite", b"x")
+    return path
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda tmp: tmp / "missing.task", "not found"),
+    (lambda tmp: tmp, "not a file"),
+    (_truncated, "not a zip file"),
+    (_no_entries, "missing pose_landmarks_detector.tflite"),
+])
+def test_bad_model_gives_one_line_error_naming_the_fix(
+        tmp_path: Path, make: Callable[[Path], Path], reason: str) -> None:
+    with pytest.raises(ModelError, match=reason) as info:
+        verify_model(make(tmp_path))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "python models/build_model.py" in message or ".task" in message
+
+
+def test_modified_default_model_fails_the_checksum(tmp_path: Path) -> None:
+    # A copy with one byte changed inside an entry: still a valid zip, wrong sha256.
+    data = bytearray(DEFAULT_MODEL.read_bytes())
+    data[5000] ^= 0xFF
+    path = tmp_path / "pose_landmarker_full.task"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"does not match its checksum.*build_model\.py"):
+        verify_model(path, expect_sha256=True)
+    assert verify_model(path, expect_sha256=False).sha256 != verify_model().sha256
+
+
+def test_build_script_is_documented() -> None:
+    readme = (MODELS / "README.md").read_text()
+    digest = (MODELS / "pose_landmarker_full.task.sha256").read_text().split()[0]
+    assert digest in readme and "python models/build_model.py" in readme
+    assert (MODELS / "LICENSE-mediapipe.txt").read_text().lstrip().startswith("Apache License")
+
+
+# ------------------------------------------------------------- person selection
+
+def _person(cx: float, cy: float, half: float) -> np.ndarray:
+    p = np.zeros((33, 4))
+    p[:, 0] = cx + np.linspace(-half, half, 33)
+    p[:, 1] = cy + np.linspace(-2 * half, 2 * half, 33)
+    p[[LEFT_HIP, RIGHT_HIP], 0] = cx
+    p[[LEFT_HIP, RIGHT_HIP], 1] = cy
+    return p
+
+
+def test_choose_person_prefers_large_and_central_then_follows() -> None:
+    centre, edge_big, small = _person(0.5, 0.5, 0.1), _person(0.1, 0.5, 0.12), _person(0.5, 0.5,
+                                                                                        0.02)
+    assert choose_person([small, centre, edge_big], None) == 1
+    # Once following someone at the edge, keep them even if another is more central.
+    assert choose_person([centre, edge_big], np.array([0.12, 0.5])) == 1
+
+
+# ----------------------------------------------------------------- MediaPipe runs
+
+@pytest.fixture(scope="module")
+def clip_poses() -> list:
+    with open_source(CLIP) as src, PoseEstimator() as est:
+        return [est.detect(f.image, f.t) for f in src]
+
+
+@pytest.mark.model
+def test_person_found_in_nearly_every_frame(clip_poses: list) -> None:
+    assert len(clip_poses) == 100
+    assert sum(p.has_pose for p in clip_poses) >= 98
+    p = next(p for p in clip_poses if p.has_pose)
+    assert p.landmarks.dtype == np.float64 and p.world_landmarks.shape == (33, 4)
+    assert p.image_size == (1080, 1920)
+
+
+@pytest.mark.model
+def test_landmarks_are_anatomically_plausible(clip_poses: list) -> None:
+    for p in clip_poses:
+        if not p.has_pose:
+            continue
+        y = p.landmarks[:, 1]  # image y grows downwards
+        for top, bottom in ((LEFT_SHOULDER, LEFT_HIP), (RIGHT_SHOULDER, RIGHT_HIP),
+                            (LEFT_HIP, LEFT_KNEE), (RIGHT_HIP, RIGHT_KNEE),
+                            (LEFT_KNEE, LEFT_ANKLE), (RIGHT_KNEE, RIGHT_ANKLE)):
+            assert y[top] < y[bottom], (p.t, top, bottom)
+        mid_hip = (p.world_landmarks[LEFT_HIP, :3] + p.world_landmarks[RIGHT_HIP, :3]) / 2
+        assert np.all(np.abs(mid_hip) < 0.05), mid_hip
+        assert 0.15 < np.linalg.norm(p.world_landmarks[LEFT_HIP, :3]
+                                     - p.world_landmarks[RIGHT_HIP, :3]) < 0.35
+
+
+@pytest.mark.model
+def test_sample_landmark_file_matches_a_fresh_run(clip_poses: list) -> None:
+    stored = list(read_landmarks(SAMPLES / "pose2sim_cam01.landmarks.jsonl"))
+    assert [s.t for s in stored] == [p.t for p in clip_poses]
+    for s, p in zip(stored, clip_poses, strict=True):
+        assert s.has_pose == p.has_pose
+        if p.has_pose:  # same model and frames; allow for CPU-dependent float noise
+            np.testing.assert_allclose(s.landmarks[:, :2], p.landmarks[:, :2], atol=2e-3)
+
+
+@pytest.mark.model
+def test_image_mode_on_a_still_frame_and_timestamps_not_increasing() -> None:
+    with open_source(SAMPLES / "tfjs_pose_squats.mp4") as src:
+        still = next(iter(src)).image
+    with PoseEstimator(mode="image") as est:
+        a = est.detect(still)
+        b = est.detect(still)
+    assert a.has_pose and a.image_size == (720, 1280)
+    np.testing.assert_array_equal(a.landmarks, b.landmarks)  # no tracking state in IMAGE mode
+    # Front view: the subject's LEFT hip is on the image right.
+    assert a.landmarks[LEFT_HIP, 0] > a.landmarks[RIGHT_HIP, 0]
+    with PoseEstimator(mode="video") as est:  # repeated t must not break VIDEO mode
+        assert est.detect(still, 1.0).has_pose and est.detect(still, 1.0).has_pose
+        assert est.detect(still, 0.5).has_pose
+
+
+@pytest.mark.model
+def test_empty_image_has_no_person_and_bad_arguments_are_refused() -> None:
+    with PoseEstimator(mode="image") as est:
+        frame = est.detect(np.zeros((240, 320, 3), np.uint8))
+        assert not frame.has_pose and frame.world_landmarks is None
+        assert est.last_num_people == 0
+        with pytest.raises(ValueError, match="uint8 RGB"):
+            est.detect(np.zeros((240, 320), np.uint8))
+    with pytest.raises(ValueError, match="num_poses"):
+        PoseEstimator(num_poses=0)
+
+
+@pytest.mark.model
+def test_garbage_model_entries_give_model_error(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.task"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("pose_detector.tflite", b"not a flatbuffer" * 64)
+        zf.writestr("pose_landmarks_detector.tflite", b"not a flatbuffer" * 64)
+    with pytest.raises(ModelError, match="Cannot load pose model"):
+        PoseEstimator(path)
+
+
+def test_importing_pose_does_not_load_mediapipe() -> None:
+    code = ("import sys, posecheck.pose, posecheck.model, posecheck.landmark_io; "
+            "print('mediapipe' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_copy_of_bundle_is_accepted_without_checksum(tmp_path: Path) -> None:
+    copy = tmp_path / "pose_landmarker_lite.task"
+    shutil.copy(DEFAULT_MODEL, copy)
+    assert verify_model(copy).name == "pose_landmarker_lite.task"
