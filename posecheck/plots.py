@@ -49,6 +49,20 @@ def series_from_results(results: Sequence[FrameResult]
     return t, rotation, measured
 
 
+def threshold_level(stretch: Stretch | None, threshold_deg: float | None) -> float | None:
+    """Where the entry threshold is drawn, degrees on the plotted axis (None: not drawn).
+
+    Rotation stretches are drawn on the rotation axis (IR positive), so the threshold, which
+    is in the stretch's direction, becomes ``direction * threshold``: +20 for an IR stretch,
+    -20 for an ER stretch. Other measures are drawn in their stretch direction: +threshold.
+    """
+    if stretch is None or threshold_deg is None:
+        return None
+    if stretch.measure == "rotation_deg":
+        return stretch.direction * threshold_deg
+    return threshold_deg
+
+
 def _hold_span(h: Hold | Mapping[str, Any]) -> tuple[float, float]:
     if isinstance(h, Hold):
         return h.start_s, h.end_s
@@ -117,8 +131,8 @@ def _side_panel(ax: Any, side: str, t: np.ndarray, rotation: Any, measured: Any,
         name = _MEASURE_NAME.get(stretch.measure, stretch.measure)
         ax.plot(t, np.asarray(measured, float), color="tab:orange", lw=1.6,
                 label=f"{name} (stretch direction, deeper +)")
-    if thr is not None and stretch is not None:
-        level = thr if other else stretch.direction * thr
+    level = threshold_level(stretch, thr)
+    if level is not None and thr is not None:
         ax.axhline(level, color="tab:red", ls="--", lw=1.2,
                    label=f"target {thr:.0f}" + chr(176))
     # label the zero line: internal rotation above it, external below
