@@ -22,7 +22,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -167,9 +167,13 @@ def trend_figure(series: Series, stretches: Sequence[str]) -> Figure:
         angle_ax.set_ylabel("peak angle (degrees)")
         hold_ax.set_title(f"{stretch}: total time held in the stretch", loc="left", fontsize=12)
         hold_ax.set_ylabel("total hold (seconds)")
-        hold_ax.margins(y=0.12)
-        hold_ax.set_ylim(bottom=0)
+        holds = [p.hold_s for pts in series[stretch].values() for p in pts if p.hold_s is not None]
+        hold_ax.set_ylim(0, max([10.0, *holds]) * 1.15)
         angle_ax.margins(y=0.15)
+        times = [p.when for points in series[stretch].values() for p in points]
+        if max(times) - min(times) < timedelta(days=2):  # one day: give the axis some width
+            for ax in (angle_ax, hold_ax):
+                ax.set_xlim(min(times) - timedelta(days=3), max(times) + timedelta(days=3))
         for ax in (angle_ax, hold_ax):
             locator = mdates.AutoDateLocator(maxticks=8)
             ax.xaxis.set_major_locator(locator)
