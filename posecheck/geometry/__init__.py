@@ -9,7 +9,7 @@ The whole API::
     HipAngleSeries.frame(i) -> FrameAngles; .left / .right: SideSeries of (T,) arrays
     leg_angles_3d(points, side) -> Leg3D               # 3D JCS estimator alone
     frontal_rotation_2d(px, side) -> (T,) degrees      # 2D seated-front estimator alone
-    detect_swaps(image, ...) / fix_swaps(...)          # left/right swap repair (separate step)
+    detect_swaps(image, image_size) -> (T,) bool; fix_swaps(landmarks, swaps)  # L/R repair
 
 Convention:
     Degrees. **Positive rotation = internal rotation (IR)**, negative = external (ER):
@@ -34,6 +34,7 @@ from posecheck.geometry.fusion import (
 )
 from posecheck.geometry.hip import Leg3D, leg_angles_3d
 from posecheck.geometry.series import HipAngleSeries, SideSeries
+from posecheck.geometry.swap import detect_swaps, fix_swaps
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -41,6 +42,8 @@ __all__ = [
     "HipAngleSeries",
     "Leg3D",
     "SideSeries",
+    "detect_swaps",
+    "fix_swaps",
     "frame_angles",
     "frontal_rotation_2d",
     "hip_angles",
