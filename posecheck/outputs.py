@@ -22,6 +22,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -356,27 +357,32 @@ def read_mot(path: str | os.PathLike[str]) -> tuple[dict[str, str], list[str], n
 
 
 # ---------------------------------------------------------------------- video
+_STDERR_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Silence OpenCV and FFmpeg while probing encoders.
 
     FFmpeg prints "Could not find a valid device" and the like straight to file
     descriptor 2 when an encoder is missing; we try another codec, so those lines would
-    only confuse. The descriptor is restored even on error.
+    only confuse. The descriptor is restored even on error; the lock keeps two sinks opened
+    in parallel threads from saving each other's /dev/null as "the" stderr.
     """
     import cv2
 
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        cv2.utils.logging.setLogLevel(level)
+    with _STDERR_LOCK:
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            cv2.utils.logging.setLogLevel(level)
 
 
 class VideoSink:
@@ -415,9 +421,12 @@ class VideoSink:
     def _open(self) -> tuple[Path, Any]:
         import cv2
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.",
-                                   suffix=self.path.suffix or ".mp4")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.",
+                                       suffix=self.path.suffix or ".mp4")
+        except OSError as exc:
+            raise PosecheckError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
         os.close(fd)
         codes = [c for c in self.FOURCCS if c not in VideoSink._failed]
         for code in codes:
