@@ -122,7 +122,10 @@ class LiveRunner:
                     writer.write(pose)
                 if recorder is not None:
                     recorder.put((frame, result))
-                if self.routine.finished or self._over_time(frame.t):
+                if self.routine.finished:
+                    break
+                if self._over_time(frame.t):
+                    self.stats.stop_reason = "time limit"
                     break
         except PosecheckError as exc:
             shared.error = exc

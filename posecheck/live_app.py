@@ -8,6 +8,8 @@ camera stopped. The landmark file replays to the same numbers with ``posecheck a
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,16 @@ from posecheck.session import Session
 from posecheck.stretches import Stretch
 from posecheck.summary import complete_summary, format_summary, utc_now_iso
 
-NORMAL_STOPS = ("routine finished", "quit", "source ended")
+NORMAL_STOPS = ("routine finished", "quit", "source ended", "time limit")
+
+
+def check_display() -> None:
+    """Fail early, with a clear message, when no window can be opened (Linux without X)."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        raise PosecheckError("No display found (DISPLAY is not set): run with --headless, "
+                             "or from a desktop session.")
 
 
 def _say(text: str) -> None:
@@ -51,6 +62,8 @@ class LiveApp:
         from posecheck.model import verify_model
         from posecheck.sources import open_source
 
+        if not self.options.headless:
+            check_display()
         self.model_info = verify_model(self.options.model)
         started = utc_now_iso()
         source = open_source(self.options.source, paced=True)

@@ -1,0 +1,124 @@
+"""``posecheck live`` end to end on a bundled video played as a camera would deliver it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from posecheck.landmark_io import read_landmarks
+from posecheck.routine import Routine, make_steps
+from posecheck.session import Session
+from posecheck.stretches import load_catalogue
+
+ROOT = Path(__file__).resolve().parents[2]
+VIDEO = ROOT / "samples" / "tfjs_pose_squats.mp4"
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+
+def live(*args: str, env: dict[str, str] | None = None,
+         timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "posecheck", "live", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def test_headless_run_saves_a_summary_that_replays_exactly(tmp_path: Path) -> None:
+    out = tmp_path / "session"
+    proc = live("--source", str(VIDEO), "--headless", "--stretch", "internal-rotation",
+                "--countdown", "0", "--no-store", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kind"] == "live" and summary["interrupted"] is False
+    assert summary["frames"] > 20 and summary["frames_with_pose"] > 0.9 * summary["frames"]
+    assert summary["live"]["stop_reason"] == "source ended"
+    # the live run measured something once the setup and neutral phases were over
+    assert any(s["frames_measured"] > 0 for s in summary["sides"].values())
+    # replay: the same routine over the landmark file gives exactly the same numbers
+    stretch = load_catalogue()["internal-rotation"]
+    session = Session([stretch])
+    routine = Routine(session, make_steps([stretch], ["left", "right"]), countdown_s=0.0)
+    for frame in read_landmarks(out / "landmarks.jsonl"):
+        routine.update(frame)
+    session.finish()
+    replay = session.summary()
+    for key in ("frames", "frames_with_pose", "sides", "by_stretch"):
+        assert replay[key] == summary[key], key
+
+
+def test_ctrl_c_still_saves_what_was_measured(tmp_path: Path) -> None:
+    out = tmp_path / "session"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "posecheck", "live", "--source", str(VIDEO), "--headless",
+         "--no-store", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "landmarks.jsonl").exists() and not list(out.glob(".landmarks*")):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    assert summary["frames"] > 0
+    assert sum(1 for _ in read_landmarks(out / "landmarks.jsonl")) == summary["frames"]
+
+
+@pytest.fixture
+def xvfb_display():
+    """A private X server for the window test (CI installs Xvfb)."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (CI installs it; apt-get install xvfb)")
+    display = ":%d" % (90 + os.getpid() % 500)
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    yield display
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_window_mode_runs_and_records(tmp_path: Path, xvfb_display: str) -> None:
+    out = tmp_path / "session"
+    video = tmp_path / "rec.mp4"
+    proc = live("--source", str(VIDEO), "--stretch", "external-rotation", "--countdown", "0",
+                "--max-seconds", "4", "--no-store", "--out", str(out), "--record", str(video),
+                env={"DISPLAY": xvfb_display})
+    assert proc.returncode == 0, proc.stderr
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    assert n >= 10
+
+
+@pytest.mark.parametrize("source, message", [
+    ("no/such/video.mp4", "not found"),
+    ("7", "Cannot open camera 7"),
+])
+def test_bad_sources_give_one_line(source: str, message: str, tmp_path: Path) -> None:
+    proc = live("--source", source, "--headless", "--no-store", "--out", str(tmp_path / "s"))
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_no_display_is_a_clear_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.run([sys.executable, "-m", "posecheck", "live", "--source", str(VIDEO),
+                           "--no-store"], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 1 and "--headless" in proc.stderr
