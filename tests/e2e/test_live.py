@@ -80,7 +80,7 @@ def xvfb_display():
     """A private X server for the window test (CI installs Xvfb)."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (CI installs it; apt-get install xvfb)")
-    display = ":%d" % (90 + os.getpid() % 500)
+    display = f":{90 + os.getpid() % 500}"
     server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
