@@ -18,10 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from skeleton import Camera, LegPose, Noise, make_pose, make_sequence  # noqa: E402
+from skeleton import Camera, LegPose, Noise, make_pose, make_sequence
 
-from posecheck.filters import smooth_frames  # noqa: E402
-from posecheck.geometry import hip_angles, series_from_frames  # noqa: E402
+from posecheck.filters import smooth_frames
+from posecheck.geometry import hip_angles, series_from_frames
 
 # (posture, left leg, right leg): (hip_flex, abd, rot, knee_flex) degrees.
 POSTURES = [
