@@ -329,6 +329,18 @@ class Store:
                 _insert_result(conn, session_id, result)
         return session_id
 
+    def add_or_find(self, summary: dict[str, Any], *, force: bool = False) -> tuple[int, bool]:
+        """Like :meth:`add_session`, but returns ``(session_id, added)``: the new id and True,
+        or the id of the session already stored for this input and False. A caller prints
+        ``already in history (session N); use --force to add again`` when not added."""
+        session_id = self.add_session(summary, force=force)
+        if session_id is not None:
+            return session_id, True
+        existing = self.find_duplicate(summary)
+        if existing is None:  # deleted in between by another process: store it after all
+            return self.add_or_find(summary, force=force)
+        return existing, False
+
     def has_uid(self, uid: str) -> bool:
         """True when a session with this uid is stored."""
         return (

@@ -172,6 +172,15 @@ def test_same_video_same_stretch_is_not_duplicated(db: Path) -> None:
         assert len(store.sessions()) == 4
 
 
+def test_add_or_find_reports_the_existing_session(db: Path) -> None:
+    with Store.open(db) as store:
+        first, added = store.add_or_find(make_summary())
+        assert added
+        assert store.add_or_find(make_summary()) == (first, False)
+        forced, added = store.add_or_find(make_summary(), force=True)
+        assert added and forced != first
+
+
 def test_live_sessions_are_never_deduplicated(db: Path) -> None:
     with Store.open(db) as store:
         assert store.add_session(make_summary(kind="live")) is not None
