@@ -268,7 +268,8 @@ table{border-collapse:collapse;margin:.8em 0;font-size:.95em}
 th,td{border:1px solid #ddd;padding:.35em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .real{color:#1a7f37;font-weight:600} .noise{color:#777} .flag{color:#b35900;font-weight:600}
-.note{color:#555;font-size:.9em} img{max-width:100%;height:auto;border:1px solid #eee}
+.note{color:#555;font-size:.9em} td .note{white-space:nowrap}
+img{max-width:100%;height:auto;border:1px solid #eee}
 .box{background:#f7f9fc;border:1px solid #dde5f0;padding:.6em 1em;border-radius:6px}
 """
 
@@ -337,8 +338,10 @@ def _asymmetry(stretch_series: dict[str, list[Point]]) -> str:
     lagging = "left" if diff > 0 else "right"
     mdc = max(left.mdc.value_deg, right.mdc.value_deg)
     if abs(diff) > ASYMMETRY_ATTENTION_DEG:
-        verdict = (f"<span class='flag'>the {lagging} side lags by {abs(diff):.1f}°, more than "
-                   f"the {ASYMMETRY_ATTENTION_DEG:.0f}° that deserves attention</span>")
+        verdict = (
+            f"<span class='flag'>the {lagging} side lags by {abs(diff):.1f}°, more than "
+            f"the {ASYMMETRY_ATTENTION_DEG:.0f}° that deserves attention</span>"
+        )
     elif is_real_change(diff, mdc):
         verdict = f"the {lagging} side lags by {abs(diff):.1f}° (beyond the ±{mdc:.1f}° noise)"
     else:
