@@ -154,9 +154,8 @@ class LiveRunner:
                       estimator: Any, cues: Any) -> None:
         now = time.monotonic()
         shared = self._shared
-        origin = getattr(self.source, "clock_origin", None)
-        if origin is not None:
-            self.stats.latencies.append(now - (origin + frame.t))
+        if self.options.headless:
+            self._latency(frame, now)
         self.stats.frames += 1
         shared.fps_times.append(now)
         step = self.routine.step
@@ -173,6 +172,12 @@ class LiveRunner:
         with shared.lock:
             shared.latest = (frame, result, self.routine.phase, now)
             shared.seq += 1
+
+    def _latency(self, frame: VideoFrame, now: float) -> None:
+        """Record capture-to-display (headless: capture-to-result) latency."""
+        origin = getattr(self.source, "clock_origin", None)
+        if origin is not None:
+            self.stats.latencies.append(now - (origin + frame.t))
 
     def _announce(self, result: FrameResult, kinds: list[str]) -> None:
         for event in result.events:
@@ -227,6 +232,7 @@ class LiveRunner:
                 frame, result, _, _ = latest
                 image = annotator.annotate(frame.image, result, self.overlay_info(result))
                 cv2.imshow(WINDOW, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+                self._latency(frame, time.monotonic())
             key = cv2.waitKey(5) & 0xFF
             command = KEYS.get(key)
             if command == "quit" or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
@@ -241,6 +247,10 @@ class LiveRunner:
         """Run until the routine finishes, the user quits, or the source ends."""
         self.source = source
         shared = self._shared
+        if cues is None:
+            from posecheck.cues import make_cue_player
+
+            cues = make_cue_player(False)
         worker = threading.Thread(target=self._measure_loop, name="posecheck-measure",
                                   args=(estimator, recorder, writer, cues), daemon=True)
         start = time.monotonic()

@@ -314,6 +314,11 @@ class CameraSource(_ThreadedSource):
         self._t0: float | None = None
         self._reader = LatestFrameReader(self._grab, stall_timeout)
 
+    @property
+    def clock_origin(self) -> float | None:
+        """``time.monotonic()`` at t = 0 (the first frame), for latency measurements."""
+        return self._t0
+
     def _grab(self) -> tuple[bool, np.ndarray | None, float]:
         ok, bgr = self._cap.read()
         now = self._clock()
@@ -355,6 +360,11 @@ class PacedFileSource(_ThreadedSource):
         self._speed = speed
         self._start: float | None = None
         self._reader = LatestFrameReader(self._grab, stall_timeout, name="posecheck-paced")
+
+    @property
+    def clock_origin(self) -> float | None:
+        """``time.monotonic()`` at which the frame with t = 0 was (or would be) released."""
+        return self._start
 
     def _grab(self) -> tuple[bool, np.ndarray | None, float]:
         frame = self._file.read()
