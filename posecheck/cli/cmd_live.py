@@ -12,7 +12,7 @@ from typing import Any
 from posecheck.errors import ConfigError
 from posecheck.landmarks import SIDES
 
-HELP = "Live feedback on hip rotation and hold time from a webcam (or a video played live)."
+HELP = "live feedback on hip rotation and hold time from a webcam (or a video played live)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
