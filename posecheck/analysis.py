@@ -271,19 +271,27 @@ class Consumer:
             wait([self._future])
 
 
+def scaled_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """(width, height) shrunk so the longest side is <= ``max_side`` px (0: unchanged)."""
+    w, h = size
+    if max_side <= 0 or max(w, h) <= max_side:
+        return w, h
+    s = max_side / max(w, h)
+    return max(1, round(w * s)), max(1, round(h * s))
+
+
 def downscale(image_rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """``image_rgb`` shrunk (INTER_AREA) so its longest side is <= ``max_side`` px.
+    """``image_rgb`` shrunk (INTER_AREA) to :func:`scaled_size` (``max_side`` px).
 
     Returned unchanged when already small enough or ``max_side`` is 0. The aspect ratio is
-    kept, so normalized landmark coordinates mean the same in both images.
+    kept (to rounding), so normalized landmark coordinates mean the same in both images.
     """
     import cv2
 
     h, w = image_rgb.shape[:2]
-    if max_side <= 0 or max(h, w) <= max_side:
+    size = scaled_size((w, h), max_side)
+    if size == (w, h):
         return image_rgb
-    s = max_side / max(h, w)
-    size = (max(1, round(w * s)), max(1, round(h * s)))
     return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
 
 
@@ -388,56 +396,103 @@ def _overlay(session: Session) -> Any:
 
 
 def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
-    """Decode -> detect -> session -> outputs, with decoding and rendering in threads."""
+    """Decode -> detect -> session -> outputs -> annotated video, as a pipeline of threads.
+
+    This thread only runs pose inference (the bottleneck: MediaPipe runs it on one core,
+    and serializes calls, so two trackers in parallel gain nothing); decoding and
+    downscaling, the session and the per-frame writers, and drawing and encoding each run
+    in their own thread, so they overlap with inference on the other cores.
+    """
     from posecheck.pose import PoseEstimator
     from posecheck.sources import FileSource
 
     session = _new_session(options)
     with FileSource(path) as source, PoseEstimator(options.model_path) as est, \
-            ThreadPoolExecutor(2, thread_name_prefix="posecheck-analyse") as pool:
-        run = _Run(session, _Outputs(out_dir, options, True, _gated(session)), "video", source.fps,
-                   source.frame_count, {"name": est.model.name, "sha256": est.model.sha256})
-        frames = Prefetch(pool, source, lambda f: downscale(f.image, options.detect_max_side))
-        video = _video_writer(pool, out_dir, source, session) if options.video else None
+            ThreadPoolExecutor(4, thread_name_prefix="posecheck-analyse") as pool:
+        pool.submit(_warm_imports)  # matplotlib for the plot, while inference runs
+        model = {"name": est.model.name, "sha256": est.model.sha256}
+        outputs = _Outputs(out_dir, options, True, _gated(session))
+        run = _Run(session, outputs, "video", source.fps, source.frame_count, model)
+        stages = _Stages(pool, out_dir, source, session, outputs, options)
         bar = _progress(path, source.frame_count, options.progress)
         try:
-            for frame, small in frames:
-                pose = replace(est.detect(small, frame.t), image_size=frame.size)
-                result = session.update(pose)
-                run.outputs.frame(result)
-                if video is not None:
-                    video.put((frame, result))
+            for frame, small in stages.frames:
+                pose = est.detect(small, frame.t)
+                stages.post.put((replace(pose, image_size=frame.size), small))
                 bar.update(1)
+            stages.finish()
         except BaseException:
-            frames.close()
-            if video is not None:
-                video.abandon()
-            run.outputs.abort()
+            stages.abandon()
             raise
         finally:
             bar.close()
-        if video is not None:
-            video.finish()
+        if options.video:
             run.files.append(out_dir / "annotated.mp4")
         run.source_error = source.error
     return run
 
 
-def _video_writer(pool: ThreadPoolExecutor, out_dir: Path, source: Any,
-                  session: Session) -> Consumer:
-    """A thread that draws the overlay on each (frame, result) and encodes the video."""
+def _warm_imports() -> None:
+    """Import matplotlib's figure machinery early (in a thread), so the plot is quick."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure  # noqa: F401
+
+
+class _Stages:
+    """The threads of a video run: decode (:class:`Prefetch`), post (session + writers),
+    render (overlay + encoder, optional)."""
+
+    def __init__(self, pool: ThreadPoolExecutor, out_dir: Path, source: Any,
+                 session: Session, outputs: _Outputs, options: AnalyseOptions) -> None:
+        self.session, self.outputs = session, outputs
+        self.frames = Prefetch(pool, source, lambda f: downscale(f.image, options.detect_max_side))
+        self.render = _video_writer(pool, out_dir, source, session, options) \
+            if options.video else None
+        self.post = Consumer(pool, self._post)
+
+    def _post(self, item: tuple[PoseFrame, np.ndarray]) -> None:
+        pose, small = item
+        result = self.session.update(pose)
+        self.outputs.frame(result)
+        if self.render is not None:
+            self.render.put((small, result))
+
+    def finish(self) -> None:
+        """Wait until every frame went through every stage; raise what a stage raised."""
+        self.post.finish()
+        if self.render is not None:
+            self.render.finish()
+
+    def abandon(self) -> None:
+        """Stop every stage and discard the outputs (after an error)."""
+        self.frames.close()
+        if self.render is not None:
+            self.render.abandon()
+        self.post.abandon()
+        self.outputs.abort()
+
+
+def _video_writer(pool: ThreadPoolExecutor, out_dir: Path, source: Any, session: Session,
+                  options: AnalyseOptions) -> Consumer:
+    """A thread that draws the overlay on each (image, result) and encodes the video.
+
+    The video has the size of the image given to the pose model (longest side
+    ``detect_max_side``): drawing and encoding full-size phone frames would cost more than
+    the pose inference itself.
+    """
     from posecheck.outputs import VideoSink
     from posecheck.render import Annotator
 
+    size = scaled_size(source.size, options.detect_max_side)
     annotator, info = Annotator(), _overlay(session)
-    sink = VideoSink(out_dir / "annotated.mp4", source.fps or 30.0, source.size)
+    sink = VideoSink(out_dir / "annotated.mp4", source.fps or 30.0, size)
 
     def handle(item: Any) -> None:
         if item is None:
             sink.close()
             return
-        frame, result = item
-        sink.write(annotator.annotate(frame.image, result, info), frame.t)
+        image, result = item
+        sink.write(annotator.annotate(image, result, info), result.t)
 
     class _Writer(Consumer):
         def finish(self) -> None:

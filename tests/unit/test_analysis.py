@@ -1,0 +1,298 @@
+"""posecheck.analysis without the pose model: inputs, output folders, the thread stages, and
+whole analyses of synthetic landmark files (the same code path as a video after pose)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skeleton import Camera, LegPose, make_sequence
+
+from posecheck.analysis import (
+    AnalyseOptions,
+    Consumer,
+    InputResult,
+    Prefetch,
+    analyse_file,
+    analyse_many,
+    downscale,
+    expand_inputs,
+    output_dirs,
+    result_line,
+    scaled_size,
+)
+from posecheck.landmark_io import write_landmarks
+from posecheck.types import PoseFrame
+
+FPS = 30.0
+
+
+def rotation_ramp(peak: float, rest_s: float = 2.0, ramp_s: float = 1.0, hold_s: float = 12.0):
+    """Rotation over time (degrees): rest at 0, ramp to ``peak``, hold, back to 0."""
+
+    def rot(t: float) -> float:
+        if t < rest_s:
+            return 0.0
+        if t < rest_s + ramp_s:
+            return peak * (t - rest_s) / ramp_s
+        if t < rest_s + ramp_s + hold_s:
+            return peak
+        return max(0.0, peak * (1 - (t - rest_s - ramp_s - hold_s) / ramp_s)) \
+            if peak > 0 else min(0.0, peak * (1 - (t - rest_s - ramp_s - hold_s) / ramp_s))
+
+    return rot
+
+
+def stretch_frames(seconds: float = 18.0) -> list[PoseFrame]:
+    """Seated, facing the camera: left hip 30° IR, right hip 35° ER, held 12 s."""
+    return make_sequence(
+        int(seconds * FPS),
+        left=lambda t: LegPose(hip_flex=90, knee_flex=90, rot=rotation_ramp(30.0)(t)),
+        right=lambda t: LegPose(hip_flex=90, knee_flex=90, rot=rotation_ramp(-35.0)(t)),
+        fps=FPS, camera=Camera())
+
+
+@pytest.fixture(scope="module")
+def landmark_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("lm") / "seated.jsonl"
+    write_landmarks(path, stretch_frames())
+    return path
+
+
+def opts(tmp_path: Path, **kw) -> AnalyseOptions:
+    return AnalyseOptions(out_dir=tmp_path / "out", progress=False, **kw)
+
+
+# ----------------------------------------------------------------------------- inputs
+def test_expand_inputs_takes_videos_and_jsonl_from_folders_and_globs(tmp_path: Path):
+    for name in ("b.mp4", "a.MOV", "c.jsonl", "notes.txt", "d.webm"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "e.mp4").write_bytes(b"x")
+    got = expand_inputs([tmp_path])
+    assert [p.name for p in got] == ["a.MOV", "b.mp4", "c.jsonl", "d.webm"]  # not recursive
+    assert [p.name for p in expand_inputs([str(tmp_path / "*.mp4")])] == ["b.mp4"]
+    # a file given twice (directly and through its folder) is analysed once
+    assert len(expand_inputs([tmp_path / "b.mp4", tmp_path])) == 4
+
+
+def test_a_missing_input_is_kept_so_that_it_fails_on_its_own(tmp_path: Path):
+    assert expand_inputs([tmp_path / "nope.mp4"]) == [tmp_path / "nope.mp4"]
+    result = analyse_file(tmp_path / "nope.mp4", tmp_path / "o", opts(tmp_path))
+    assert not result.ok and "not found" in result.error
+
+
+def test_output_dirs_never_share_a_folder(tmp_path: Path):
+    inputs = [Path("x/cam01.mp4"), Path("y/cam01.mp4"), Path("cam01.jsonl"), Path("b.mov")]
+    dirs = output_dirs(inputs, tmp_path)
+    assert [d.name for d in dirs] == ["cam01", "cam01-2", "cam01-3", "b"]
+    assert all(d.parent == tmp_path for d in dirs)
+
+
+@pytest.mark.parametrize(("size", "max_side", "expected"), [
+    ((1080, 1920), 960, (540, 960)),   # portrait phone video
+    ((1920, 1080), 960, (960, 540)),
+    ((640, 480), 960, (640, 480)),     # never enlarged
+    ((1080, 1920), 0, (1080, 1920)),   # 0 = full size
+])
+def test_scaled_size(size, max_side, expected):
+    assert scaled_size(size, max_side) == expected
+
+
+def test_downscale_keeps_the_aspect_and_the_image_when_small():
+    img = np.zeros((1920, 1080, 3), np.uint8)
+    assert downscale(img, 960).shape == (960, 540, 3)
+    small = np.zeros((100, 50, 3), np.uint8)
+    assert downscale(small, 960) is small
+
+
+# ----------------------------------------------------------------------------- threads
+def test_prefetch_keeps_order_and_prepares_in_its_thread():
+    seen_threads = set()
+
+    def prepare(x: int) -> int:
+        seen_threads.add(threading.current_thread().name)
+        return x * x
+
+    with ThreadPoolExecutor(1, thread_name_prefix="pf") as pool:
+        got = list(Prefetch(pool, range(50), prepare, maxsize=2))
+    assert got == [(i, i * i) for i in range(50)]
+    assert all(name.startswith("pf") for name in seen_threads)
+
+
+def test_prefetch_raises_the_producer_error_after_the_items_before_it():
+    def items():
+        yield 1
+        yield 2
+        raise OSError("disk gone")
+
+    got = []
+    with ThreadPoolExecutor(1) as pool, pytest.raises(OSError, match="disk gone"):
+        for item, _ in Prefetch(pool, items(), lambda x: x):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_prefetch_close_stops_an_endless_producer():
+    def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    with ThreadPoolExecutor(1) as pool:
+        pf = Prefetch(pool, endless(), lambda x: x, maxsize=2)
+        it = iter(pf)
+        assert next(it)[0] == 0
+        pf.close()  # must return (the pool's exit then joins the thread)
+
+
+def test_consumer_handles_every_item_in_order_and_reports_its_failure():
+    seen: list[int] = []
+    with ThreadPoolExecutor(1) as pool:
+        c = Consumer(pool, seen.append, maxsize=2)
+        for i in range(20):
+            c.put(i)
+        c.finish()
+    assert seen == list(range(20))
+
+    def fail(x: int) -> None:
+        if x == 3:
+            raise ValueError("bad frame")
+
+    with ThreadPoolExecutor(1) as pool:
+        c = Consumer(pool, fail, maxsize=2)
+        with pytest.raises(ValueError, match="bad frame"):
+            for i in range(100):
+                c.put(i)
+            c.finish()
+
+
+# ----------------------------------------------------------------------------- landmark files
+def test_landmark_file_gives_summary_csv_and_plot(tmp_path: Path, landmark_file: Path):
+    out = tmp_path / "seated"
+    result = analyse_file(landmark_file, out, opts(tmp_path))
+    assert result.ok, result.error
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["angles.png", "frames.csv", "summary.json"]  # no video, no landmarks
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary == json.loads(json.dumps(result.summary))
+    assert summary["kind"] == "landmarks" and summary["model"] is None
+    assert summary["input"] == str(landmark_file) and len(summary["content_sha256"]) == 64
+    assert summary["fps"] == pytest.approx(FPS)
+    assert summary["frames"] == summary["frames_with_pose"] == int(18 * FPS)
+    assert summary["stretch"] is None  # both rotation stretches
+    left, right = summary["sides"]["left"], summary["sides"]["right"]
+    assert left["peak_internal_deg"] == pytest.approx(30.0, abs=1.5)
+    assert right["peak_external_deg"] == pytest.approx(35.0, abs=1.5)
+    assert [h["stretch"] for h in left["holds"]] == ["internal-rotation"]
+    assert [h["stretch"] for h in right["holds"]] == ["external-rotation"]
+    with (out / "frames.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == summary["frames"]
+    assert max(float(r["left_rotation_deg"]) for r in rows) == pytest.approx(
+        left["peak_internal_deg"], abs=0.01)
+    assert (out / "angles.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_result_line_names_peaks_holds_and_folder(tmp_path: Path, landmark_file: Path):
+    result = analyse_file(landmark_file, tmp_path / "seated", opts(tmp_path))
+    line = result_line(result)
+    s = result.summary
+    ir = round(s["sides"]["left"]["peak_internal_deg"])
+    er = round(s["sides"]["right"]["peak_external_deg"])
+    assert line.startswith(f"seated.jsonl: {s['frames']} frames, person in {s['frames']}; ")
+    assert f"L peak IR {ir}°/ER" in line and f"/ER {er}°" in line
+    assert line.endswith(f"; 2 holds -> {tmp_path / 'seated'}/")
+
+
+def test_one_stretch_threshold_and_mot(tmp_path: Path, landmark_file: Path):
+    out = tmp_path / "ir"
+    result = analyse_file(landmark_file, out, opts(tmp_path, stretch="internal-rotation",
+                                                   threshold_deg=32.0, mot=True))
+    s = result.summary
+    assert s["stretch"] == "internal-rotation" and s["threshold_deg"] == 32.0
+    assert s["sides"]["left"]["holds"] == []  # a 30° stretch never reaches 32°
+    mot = (out / "angles.mot").read_text()
+    assert f"nRows={s['frames']}" in mot and "hip_rotation_l" in mot
+
+
+def test_variable_frame_rate_landmarks_use_their_own_times(tmp_path: Path):
+    frames = stretch_frames()
+    rng = np.random.default_rng(3)
+    t = np.cumsum(rng.uniform(0.02, 0.05, len(frames)))  # irregular, 20-50 ms apart
+    vfr = [PoseFrame(t=float(ti), image_size=f.image_size, landmarks=f.landmarks,
+                     world_landmarks=f.world_landmarks) for f, ti in zip(frames, t, strict=True)]
+    path = tmp_path / "vfr.jsonl"
+    write_landmarks(path, vfr)
+    result = analyse_file(path, tmp_path / "vfr", opts(tmp_path))
+    assert result.ok, result.error
+    s = result.summary
+    assert s["duration_s"] == pytest.approx(t[-1] - t[0])
+    assert 1 / 0.05 < s["fps"] < 1 / 0.02
+    assert s["sides"]["left"]["holds"]  # the hold is still found
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json\n", "line 1"),
+    ('{"t": 1.0, "image_size": [640, 480], "landmarks": null, "world_landmarks": null}\n'
+     '{"t": 0.5, "image_size": [640, 480], "landmarks": null, "world_landmarks": null}\n',
+     "backwards"),
+])
+def test_malformed_landmark_file_fails_alone_and_leaves_no_partial_output(
+        tmp_path: Path, content: str, message: str):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content)
+    result = analyse_file(path, tmp_path / "bad", opts(tmp_path))
+    assert not result.ok and message in result.error and result.summary is None
+    assert not (tmp_path / "bad" / "frames.csv").exists()
+    assert not (tmp_path / "bad" / "summary.json").exists()
+
+
+def test_no_person_in_any_frame_is_a_note_not_a_failure(tmp_path: Path):
+    path = tmp_path / "empty_room.jsonl"
+    write_landmarks(path, [PoseFrame(t=i / FPS, image_size=(640, 480)) for i in range(30)])
+    result = analyse_file(path, tmp_path / "e", opts(tmp_path))
+    assert result.ok and "no person" in result.note
+    assert result.summary["frames_with_pose"] == 0
+    assert "person in 0" in result_line(result) and "--" in result_line(result)
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("notes.mp4", b"this is not a video\n" * 10, "cannot be opened"),
+    ("empty.mp4", b"", "empty"),
+])
+def test_files_that_are_not_videos_fail_with_a_clear_message(tmp_path: Path, name, data,
+                                                              message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    result = analyse_file(path, tmp_path / "o", opts(tmp_path))  # refused before the model
+    assert not result.ok and message in result.error
+    assert result_line(result) == f"{name}: error: {result.error}"
+
+
+def test_a_batch_keeps_going_after_a_bad_input_and_reports_in_order(tmp_path: Path,
+                                                                     landmark_file: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("nonsense\n")
+    seen: list[InputResult] = []
+    results = analyse_many([bad, landmark_file], opts(tmp_path), jobs=1, on_result=seen.append)
+    assert [r.ok for r in results] == [False, True]
+    assert seen == results
+    assert (tmp_path / "out" / "seated" / "summary.json").exists()
+
+
+def test_parallel_jobs_give_the_same_summaries(tmp_path: Path, landmark_file: Path):
+    copy = tmp_path / "again" / "seated.jsonl"
+    copy.parent.mkdir()
+    copy.write_bytes(landmark_file.read_bytes())
+    results = analyse_many([landmark_file, copy], opts(tmp_path), jobs=2)
+    assert [r.out_dir.name for r in results] == ["seated", "seated-2"]
+    a, b = (r.summary for r in results)
+    keys = ("frames", "sides", "by_stretch", "neutral", "content_sha256")
+    assert {k: a[k] for k in keys} == {k: b[k] for k in keys}
