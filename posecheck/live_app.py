@@ -25,10 +25,24 @@ NORMAL_STOPS = ("routine finished", "quit", "source ended", "time limit")
 
 
 def check_display() -> None:
-    """Fail early, with a clear message, when no window can be opened (Linux without X)."""
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
+    """Fail early, with a clear message, when no window can be opened.
+
+    On Linux a window needs ``DISPLAY`` (or Wayland), and a ``QT_QPA_PLATFORM`` the bundled
+    Qt has a plugin for: otherwise Qt aborts the whole process, taking the session with it.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform:
+        import cv2
+
+        plugins = Path(cv2.__file__).parent / "qt" / "plugins" / "platforms"
+        if plugins.is_dir() and not (plugins / f"libq{platform}.so").exists():
+            available = sorted(p.stem.removeprefix("libq") for p in plugins.glob("libq*.so"))
+            raise PosecheckError(
+                f"QT_QPA_PLATFORM={platform} is not available in this OpenCV (it has: "
+                f"{', '.join(available) or 'none'}): unset it, or run with --headless.")
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise PosecheckError("No display found (DISPLAY is not set): run with --headless, "
                              "or from a desktop session.")
 

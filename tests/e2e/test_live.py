@@ -94,7 +94,7 @@ def test_window_mode_runs_and_records(tmp_path: Path, xvfb_display: str) -> None
     video = tmp_path / "rec.mp4"
     proc = live("--source", str(VIDEO), "--stretch", "external-rotation", "--countdown", "0",
                 "--max-seconds", "4", "--no-store", "--out", str(out), "--record", str(video),
-                env={"DISPLAY": xvfb_display})
+                env={"DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"})
     assert proc.returncode == 0, proc.stderr
     import cv2
 
@@ -116,9 +116,15 @@ def test_bad_sources_give_one_line(source: str, message: str, tmp_path: Path) ->
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_no_display_is_a_clear_error(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+@pytest.mark.parametrize("env_change", [
+    {"DISPLAY": None, "WAYLAND_DISPLAY": None, "QT_QPA_PLATFORM": None},
+    {"DISPLAY": ":0", "QT_QPA_PLATFORM": "nosuchplatform"},
+])
+def test_no_usable_display_is_a_clear_error(env_change: dict) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in env_change}
+    env.update({k: v for k, v in env_change.items() if v is not None})
     proc = subprocess.run([sys.executable, "-m", "posecheck", "live", "--source", str(VIDEO),
                            "--no-store"], cwd=ROOT, capture_output=True, text=True, env=env,
                           timeout=60)
     assert proc.returncode == 1 and "--headless" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
