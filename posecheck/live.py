@@ -49,7 +49,8 @@ class LiveOptions:
     landmarks_out: Path | None = None
     model: Path | None = None
     sound: bool = True
-    num_poses: int = 2
+    num_poses: int = 1  # 2 tracks two people every frame: ~40% slower (bench_live.py)
+    people_check_s: float = 2.0  # how often to count the people in view (0 = never)
     max_seconds: float | None = None  # stop after this much stream time (tests, demos)
 
 
@@ -104,9 +105,11 @@ class LiveRunner:
         self.source: Any = None
         self.people_note: str | None = None
         self.best: dict[tuple[str, str], float] = {}
+        self.counter: PeopleCounter | None = None
 
     # ------------------------------------------------------------ measuring thread
-    def _measure_loop(self, estimator: Any, recorder: Any, writer: Any, cues: Any) -> None:
+    def _measure_loop(self, estimator: Any, recorder: Any, writer: Any, cues: Any,
+                      counter: PeopleCounter | None) -> None:
         shared = self._shared
         try:
             for frame in self.source:
@@ -114,6 +117,8 @@ class LiveRunner:
                     break
                 self._apply_commands(frame.t)
                 pose = estimator.detect(frame.image, frame.t)
+                if counter is not None:
+                    counter.maybe_count(frame.image, frame.t)
                 result, kinds = self.routine.update(pose)
                 status = self.routine.status(result)
                 result = dataclasses.replace(result, status=status)
@@ -163,7 +168,7 @@ class LiveRunner:
             if value is not None and step is not None and side == step.side:
                 key = (step.stretch.id, side)
                 self.best[key] = max(self.best.get(key, -math.inf), value)
-        n_people = getattr(estimator, "last_num_people", 1)
+        n_people = max(getattr(estimator, "last_num_people", 1) or 0, self._people)
         self.people_note = (f"{n_people} people in view: following one (largest, most central)"
                             if n_people > 1 else None)
         for kind in kinds:
@@ -242,8 +247,13 @@ class LiveRunner:
                 shared.commands.put(command)
         cv2.destroyWindow(WINDOW)
 
+    @property
+    def _people(self) -> int:
+        return self.counter.count if self.counter is not None else 0
+
     def run(self, source: Any, estimator: Any, *, recorder: Any = None, writer: Any = None,
-            cues: Any = None, annotator: Any = None) -> LiveStats:
+            cues: Any = None, annotator: Any = None,
+            counter: PeopleCounter | None = None) -> LiveStats:
         """Run until the routine finishes, the user quits, or the source ends."""
         self.source = source
         shared = self._shared
@@ -252,7 +262,9 @@ class LiveRunner:
 
             cues = make_cue_player(False)
         worker = threading.Thread(target=self._measure_loop, name="posecheck-measure",
-                                  args=(estimator, recorder, writer, cues), daemon=True)
+                                  args=(estimator, recorder, writer, cues, counter),
+                                  daemon=True)
+        self.counter = counter
         start = time.monotonic()
         worker.start()
         try:
@@ -275,6 +287,33 @@ class LiveRunner:
             self.stats.stop_reason = error or ("routine finished" if self.routine.finished
                                                else "source ended")
         return self.stats
+
+
+class PeopleCounter:
+    """Counts the people in view every ``every_s`` seconds of stream time.
+
+    The tracking estimator follows one person (``num_poses=1`` keeps the live loop at camera
+    rate); this separate still-image estimator looks for up to ``max_people`` now and then,
+    so the user can be told that someone else is in view. ``estimator`` is any object with
+    ``detect(image, t)`` and ``last_num_people`` (a :class:`posecheck.pose.PoseEstimator`
+    in image mode).
+    """
+
+    def __init__(self, estimator: Any, every_s: float = 2.0) -> None:
+        if every_s <= 0:
+            raise ValueError(f"every_s must be > 0 seconds, got {every_s}")
+        self.estimator = estimator
+        self.every_s = every_s
+        self.count = 0
+        self._last_t: float | None = None
+
+    def maybe_count(self, image: Any, t: float) -> int:
+        """Count now if ``every_s`` has passed since the last count; returns the count."""
+        if self._last_t is None or t - self._last_t >= self.every_s:
+            self._last_t = t
+            self.estimator.detect(image, t)
+            self.count = int(self.estimator.last_num_people)
+        return self.count
 
 
 class Recorder:

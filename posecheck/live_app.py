@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from posecheck.errors import PosecheckError
-from posecheck.live import LiveOptions, LiveRunner, LiveStats, Recorder
+from posecheck.live import LiveOptions, LiveRunner, LiveStats, PeopleCounter, Recorder
 from posecheck.routine import Routine, make_steps
 from posecheck.session import Session
 from posecheck.stretches import Stretch
@@ -102,15 +102,27 @@ class LiveApp:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         _say(f"live: {self.source_desc} -> {self.out_dir}  (keys: space pause, n next, "
              f"s switch side, q quit)")
-        with PoseEstimator(self.model_info.path, mode="video", num_poses=2) as estimator, \
+        with PoseEstimator(self.model_info.path, mode="video",
+                           num_poses=self.options.num_poses) as estimator, \
                 LandmarkWriter(self.out_dir / "landmarks.jsonl") as writer:
             recorder = self._recorder(source, runner)
+            counter = self._people_counter()
             try:
                 self.stats = runner.run(source, estimator, recorder=recorder, writer=writer,
-                                        cues=cues, annotator=annotator)
+                                        cues=cues, annotator=annotator, counter=counter)
             finally:
                 if recorder is not None:
                     recorder.close()
+                if counter is not None:
+                    counter.estimator.close()
+
+    def _people_counter(self) -> PeopleCounter | None:
+        if self.options.people_check_s <= 0 or self.options.num_poses > 1:
+            return None
+        from posecheck.pose import PoseEstimator
+
+        still = PoseEstimator(self.model_info.path, mode="image", num_poses=2)
+        return PeopleCounter(still, self.options.people_check_s)
 
     def _recorder(self, source: Any, runner: LiveRunner) -> Recorder | None:
         if self.options.record is None:
