@@ -26,6 +26,7 @@ Only the standard library, numpy, cv2, mediapipe and posecheck.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -76,24 +77,30 @@ def analyse_once(video: Path, out: Path, with_video: bool) -> int:
     return int(result.summary["frames"])
 
 
-def timed(fn, *args) -> float:  # type: ignore[no-untyped-def]
-    """frames per second of one call of ``fn(*args)`` (which returns the frame count)."""
-    t0 = time.perf_counter()
+def timed(fn, *args) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(frames per second, CPU ms per frame over all threads) of one ``fn(*args)`` call
+    (``fn`` returns the frame count)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     n = fn(*args)
-    return n / (time.perf_counter() - t0)
+    return n / (time.perf_counter() - t0), (time.process_time() - c0) * 1000 / n
 
 
 def throughput(video: Path, model: Path, repeats: int, tmp: Path) -> None:
-    runs: dict[str, list[float]] = {"naive": [], "analyse --no-video": [], "analyse": []}
+    runs: dict[str, list[tuple[float, float]]] = {
+        "naive": [], "analyse --no-video": [], "analyse": []}
     naive_loop(video, model)  # warm-up: file cache, mediapipe import
+    load0 = os.getloadavg()[0]
     for _ in range(repeats):  # interleaved so that machine noise hits all three alike
         runs["naive"].append(timed(naive_loop, video, model))
         runs["analyse --no-video"].append(timed(analyse_once, video, tmp / "nv", False))
         runs["analyse"].append(timed(analyse_once, video, tmp / "v", True))
-    med = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"throughput on {video.name} ({repeats} interleaved repeats, median fps):")
+    med = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
+    print(f"throughput on {video.name} ({repeats} interleaved repeats, medians; load average "
+          f"{load0:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     for k, v in runs.items():
-        print(f"  {k:20s} {med[k]:6.1f} fps   runs: {', '.join(f'{x:.1f}' for x in v)}")
+        print(f"  {k:20s} {med[k]:6.1f} fps  {cpu[k]:5.1f} CPU ms/frame   runs: "
+              f"{', '.join(f'{x[0]:.1f}' for x in v)}")
     print(f"  ratio analyse --no-video / naive: {med['analyse --no-video'] / med['naive']:.2f}"
           "  (target >= 1.2)")
     print(f"  ratio analyse (with video) / naive: {med['analyse'] / med['naive']:.2f}"
@@ -184,8 +191,8 @@ def memory(video: Path, long_video: Path, tmp: Path) -> None:
     n_short = cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)
     short_mb = peak_rss_mb(video, tmp / "mem")
     long_mb = peak_rss_mb(long_video, tmp / "mem")
-    per_frame_kb = (long_mb - short_mb) * 1024 / max(1.0, n_long - n_short)
-    ten_min = long_mb + max(0.0, per_frame_kb) * (10 * 60 * 60 - n_long) / 1024
+    per_frame_kb = max(0.0, (long_mb - short_mb) * 1024 / max(1.0, n_long - n_short))
+    ten_min = long_mb + per_frame_kb * (10 * 60 * 60 - n_long) / 1024
     print("peak RSS of one analyse (with annotated video), fresh process each:")
     print(f"  {video.name}: {n_short:.0f} frames -> {short_mb:.0f} MB")
     print(f"  {long_video.name} (synthetic): {n_long} frames -> {long_mb:.0f} MB")
