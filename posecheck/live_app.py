@@ -149,7 +149,7 @@ class LiveApp:
         interrupted = reason not in NORMAL_STOPS
         self.failed = bool(getattr(source, "error", None)) and self.stats.frames == 0
         summary = complete_summary(
-            self.session.summary(), kind="live", input=self.source_desc, content_sha256=None,
+            self._measured_part(), kind="live", input=self.source_desc, content_sha256=None,
             started_at=started,
             model={"name": self.model_info.name, "sha256": self.model_info.sha256},
             fps=source.fps, interrupted=interrupted,
@@ -159,6 +159,15 @@ class LiveApp:
         )
         write_summary(self.out_dir / "summary.json", summary)
         return summary
+
+    def _measured_part(self) -> dict[str, Any]:
+        """The session summary without the stretches the routine never reached."""
+        measured = self.session.summary()
+        reached = {sid for sid, _ in self.routine.measured_steps}
+        by_stretch = measured["by_stretch"]
+        keep = {sid: v for sid, v in by_stretch.items() if sid in reached}
+        measured["by_stretch"] = keep or {self.stretches[0].id: by_stretch[self.stretches[0].id]}
+        return measured
 
     def report_lines(self, summary: dict[str, Any]) -> list[str]:
         """The end-of-session text: why it stopped, results, where they are."""

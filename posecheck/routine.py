@@ -68,6 +68,7 @@ class Routine:
         self._since: float | None = None  # when the current phase (or good view) began
         self._last_count: int | None = None
         self._note = ""
+        self.measured_steps: set[tuple[str, str]] = set()  # (stretch id, side) measured
         self._enter("setup", None)
 
     # ----------------------------------------------------------------- state
@@ -83,6 +84,8 @@ class Routine:
         step = self.steps[self.index]
         self.session.active = (step.stretch.id, step.side)
         self.session.measuring = phase == "measure" and not self.paused
+        if phase == "measure":
+            self.measured_steps.add((step.stretch.id, step.side))
 
     def _next(self, t: float) -> list[str]:
         if self.index + 1 >= len(self.steps):

@@ -66,6 +66,7 @@ def test_holds_only_count_in_the_measure_phase_and_done_moves_on():
     assert len(holds) == 1 and holds[0].start_s == pytest.approx(go, abs=0.05)
     log = drive(r, 39.0, 3.5, left_rot=0.0)
     assert r.step is not None and r.step.side == "right" and r.phase != "done"
+    assert r.measured_steps == {("internal-rotation", "left")}  # the right not yet measured
     assert "next" in [c for _, _, cs in log for c in cs]
 
 
