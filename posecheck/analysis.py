@@ -398,10 +398,9 @@ def _overlay(session: Session) -> Any:
 def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     """Decode -> detect -> session -> outputs -> annotated video, as a pipeline of threads.
 
-    This thread only runs pose inference (the bottleneck: MediaPipe runs it on one core,
-    and serializes calls, so two trackers in parallel gain nothing); decoding and
-    downscaling, the session and the per-frame writers, and drawing and encoding each run
-    in their own thread, so they overlap with inference on the other cores.
+    This thread only runs pose inference (the bottleneck; MediaPipe runs it on one core);
+    decoding and downscaling, the session and the per-frame writers, and drawing and
+    encoding each run in their own thread, so they overlap with inference on other cores.
     """
     from posecheck.pose import PoseEstimator
     from posecheck.sources import FileSource
