@@ -16,6 +16,7 @@ value is in its direction (positive = deeper), see :class:`posecheck.stretches.S
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,33 +35,36 @@ MIN_CONFIDENCE = 0.3  # rotation values below this confidence are not used
 
 @dataclass
 class _RotationStats:
-    """Running rotation statistics of one (stretch, side), neutral-corrected."""
+    """Running rotation statistics of one (stretch, side), from the raw (uncorrected) angle.
 
-    peak_signed: float | None = None
-    peak_ir: float = 0.0
-    peak_er: float = 0.0
-    peak_raw_signed: float | None = None
+    The neutral offset is applied when the summary is made, to every frame alike, so frames
+    seen before the neutral reference was taken are corrected too.
+    """
+
+    raw_max: float = -math.inf
+    raw_min: float = math.inf
     conf_sum: float = 0.0
     frames: int = 0
 
-    def add(self, corrected: float, raw: float, confidence: float) -> None:
-        if self.peak_signed is None or abs(corrected) > abs(self.peak_signed):
-            self.peak_signed = corrected
-        if self.peak_raw_signed is None or abs(raw) > abs(self.peak_raw_signed):
-            self.peak_raw_signed = raw
-        self.peak_ir = max(self.peak_ir, corrected)
-        self.peak_er = max(self.peak_er, -corrected)
+    def add(self, raw: float, confidence: float) -> None:
+        self.raw_max = max(self.raw_max, raw)
+        self.raw_min = min(self.raw_min, raw)
         self.conf_sum += confidence
         self.frames += 1
 
-    def to_dict(self) -> dict[str, Any]:
-        seen = self.frames > 0
+    def to_dict(self, offset: float) -> dict[str, Any]:
+        if self.frames == 0:
+            return {"peak_rotation_deg": None, "peak_rotation_raw_deg": None,
+                    "peak_internal_deg": None, "peak_external_deg": None,
+                    "mean_confidence": None, "rotation_frames": 0}
+        hi, lo = self.raw_max - offset, self.raw_min - offset
         return {
-            "peak_rotation_deg": self.peak_signed,
-            "peak_rotation_raw_deg": self.peak_raw_signed,
-            "peak_internal_deg": self.peak_ir if seen else None,
-            "peak_external_deg": self.peak_er if seen else None,
-            "mean_confidence": self.conf_sum / self.frames if seen else None,
+            "peak_rotation_deg": hi if abs(hi) >= abs(lo) else lo,
+            "peak_rotation_raw_deg": self.raw_max if abs(self.raw_max) >= abs(self.raw_min)
+            else self.raw_min,
+            "peak_internal_deg": max(0.0, hi),
+            "peak_external_deg": max(0.0, -lo),
+            "mean_confidence": self.conf_sum / self.frames,
             "rotation_frames": self.frames,
         }
 
@@ -74,6 +78,9 @@ class _Pair:
     threshold_deg: float
     tracker: HoldTracker
     rotation: _RotationStats = field(default_factory=_RotationStats)
+    # max over measured frames of direction * (uncorrected angle): the peak before the
+    # neutral offset, which is applied when the summary is made
+    peak_uncorrected: float | None = None
 
 
 class Session:
@@ -155,8 +162,12 @@ class Session:
         warns = check_view(pose, pair.stretch.measure, pair.side, pair.stretch.view)
         value = None if warns else self._value(pair.stretch, a, pair.side)
         new = pair.tracker.update(pose.t, value if self.measuring else None)
+        if self.measuring and value is not None:
+            raw = pair.stretch.direction * getattr(a, pair.stretch.measure)
+            best = pair.peak_uncorrected
+            pair.peak_uncorrected = raw if best is None else max(best, raw)
         if self.measuring and not warns and rotation is not None and a.rotation_deg is not None:
-            pair.rotation.add(rotation, a.rotation_deg, a.confidence)
+            pair.rotation.add(a.rotation_deg, a.confidence)
         if self.use_neutral and any(e.kind == "start" for e in new):
             self.neutral[(pair.stretch.measure, pair.side)].lock()
         return value, warns, new
@@ -257,8 +268,13 @@ class Session:
 
     def _side_summary(self, pair: _Pair) -> dict[str, Any]:
         out = pair.tracker.summary().to_dict()
-        out.update(pair.rotation.to_dict())
-        out["neutral_offset_deg"] = self.neutral[(pair.stretch.measure, pair.side)].offset_deg
+        offset = self.neutral[("rotation_deg", pair.side)].offset_deg if self.use_neutral else 0.0
+        out.update(pair.rotation.to_dict(offset))
+        measure_offset = self.neutral[(pair.stretch.measure, pair.side)].offset_deg
+        if pair.peak_uncorrected is not None:
+            out["peak_measured_deg"] = (pair.peak_uncorrected
+                                        - pair.stretch.direction * measure_offset)
+        out["neutral_offset_deg"] = measure_offset
         return out
 
     def _merged(self, by_stretch: dict[str, Any]) -> dict[str, Any]:

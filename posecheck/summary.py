@@ -74,4 +74,22 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
             )
     if not lines:
         lines.append("nothing measured (no suitable view of the legs)")
+    lines.extend(_neutral_lines(summary))
     return lines
+
+
+def _neutral_lines(summary: dict[str, Any]) -> list[str]:
+    """How much the neutral reference changed the rotation peaks (raw vs corrected)."""
+    parts = []
+    for side, info in summary.get("neutral", {}).items():
+        if not info.get("captured"):
+            continue
+        side_summary = summary.get("sides", {}).get(side, {})
+        raw, corrected = side_summary.get("peak_rotation_raw_deg"), side_summary.get(
+            "peak_rotation_deg")
+        change = f", peak {raw:+.0f}° raw -> {corrected:+.0f}°" if (
+            raw is not None and corrected is not None) else ""
+        parts.append(f"{side} {info['offset_deg']:+.1f}°{change}")
+    if not parts:
+        return ["neutral reference: none taken (angles uncorrected)"]
+    return ["neutral reference subtracted: " + "; ".join(parts)]

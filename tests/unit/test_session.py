@@ -165,3 +165,15 @@ def test_frames_out_of_order_are_rejected():
     session.update(frames[5])
     with pytest.raises(ValueError, match="time order"):
         session.update(frames[0])
+
+
+def test_neutral_offset_applies_to_frames_seen_before_it_was_taken():
+    # 1 s at 11°, then still at 6° (taken as neutral): the early 11° is 5° from neutral
+    frames = seated(rot_left=lambda t: 11.0 if t < 1.0 else 6.0, seconds=6)
+    summary = run(Session([IR]), frames)
+    left = summary["sides"]["left"]
+    assert summary["neutral"]["left"]["captured"]
+    assert left["neutral_offset_deg"] == pytest.approx(6.0, abs=0.3)
+    assert left["peak_rotation_raw_deg"] == pytest.approx(11.0, abs=0.5)
+    assert left["peak_internal_deg"] == pytest.approx(5.0, abs=0.6)
+    assert left["peak_measured_deg"] == pytest.approx(5.0, abs=0.6)
