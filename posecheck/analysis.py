@@ -44,6 +44,7 @@ import os
 import queue
 import sys
 import threading
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -298,16 +299,18 @@ def downscale(image_rgb: np.ndarray, max_side: int) -> np.ndarray:
 # ------------------------------------------------------------------------- per input
 @dataclass
 class _Series:
-    """Per-frame numbers kept for the plot: a few floats per frame, never images.
+    """Per-frame numbers kept for the plot: 5 float64 per frame (40 bytes), never images.
 
     ``gate``: plot the rotation only in frames where the shown stretch was measurable (the
     view check passed), so the plot agrees with the summary's peaks.
     """
 
     gate: bool = True
-    t: list[float] = field(default_factory=list)
-    rotation: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
-    measured: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    t: array[float] = field(default_factory=lambda: array("d"))
+    rotation: dict[str, array[float]] = field(
+        default_factory=lambda: {s: array("d") for s in SIDES})
+    measured: dict[str, array[float]] = field(
+        default_factory=lambda: {s: array("d") for s in SIDES})
 
     def add(self, r: FrameResult) -> None:
         self.t.append(r.t)
@@ -412,16 +415,19 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
         model = {"name": est.model.name, "sha256": est.model.sha256}
         outputs = _Outputs(out_dir, options, True, _gated(session))
         run = _Run(session, outputs, "video", source.fps, source.frame_count, model)
-        stages = _Stages(pool, out_dir, source, session, outputs, options)
         bar = _progress(path, source.frame_count, options.progress)
+        stages: _Stages | None = None
         try:
+            stages = _Stages(pool, out_dir, source, session, outputs, options)
             for frame, small in stages.frames:
                 pose = est.detect(small, frame.t)
                 stages.post.put((replace(pose, image_size=frame.size), small))
                 bar.update(1)
             stages.finish()
         except BaseException:
-            stages.abandon()
+            if stages is not None:
+                stages.abandon()
+            outputs.abort()
             raise
         finally:
             bar.close()
@@ -444,10 +450,11 @@ class _Stages:
     def __init__(self, pool: ThreadPoolExecutor, out_dir: Path, source: Any,
                  session: Session, outputs: _Outputs, options: AnalyseOptions) -> None:
         self.session, self.outputs = session, outputs
-        self.frames = Prefetch(pool, source, lambda f: downscale(f.image, options.detect_max_side))
+        # the encoder first: when it cannot be opened no thread has been started yet
         self.render = _video_writer(pool, out_dir, source, session, options) \
             if options.video else None
         self.post = Consumer(pool, self._post)
+        self.frames = Prefetch(pool, source, lambda f: downscale(f.image, options.detect_max_side))
 
     def _post(self, item: tuple[PoseFrame, np.ndarray]) -> None:
         pose, small = item
@@ -463,12 +470,11 @@ class _Stages:
             self.render.finish()
 
     def abandon(self) -> None:
-        """Stop every stage and discard the outputs (after an error)."""
+        """Stop every stage (after an error); the caller discards the outputs."""
         self.frames.close()
         if self.render is not None:
             self.render.abandon()
         self.post.abandon()
-        self.outputs.abort()
 
 
 def _video_writer(pool: ThreadPoolExecutor, out_dir: Path, source: Any, session: Session,

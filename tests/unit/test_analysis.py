@@ -8,6 +8,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from posecheck.analysis import (
     result_line,
     scaled_size,
 )
+from posecheck.errors import ModelError
 from posecheck.landmark_io import write_landmarks
 from posecheck.types import PoseFrame
 
@@ -296,3 +298,90 @@ def test_parallel_jobs_give_the_same_summaries(tmp_path: Path, landmark_file: Pa
     a, b = (r.summary for r in results)
     keys = ("frames", "sides", "by_stretch", "neutral", "content_sha256")
     assert {k: a[k] for k in keys} == {k: b[k] for k in keys}
+
+
+# ----------------------------------------------------------------------------- video path
+class FakeEstimator:
+    """Stands in for PoseEstimator: the synthetic seated pose on every frame, or an error
+    from frame ``fail_at`` on."""
+
+    fail_at: int | None = None
+    error: type[Exception] = ModelError
+
+    def __init__(self, model_path=None, **kw) -> None:
+        self.model = SimpleNamespace(name="fake.task", sha256="0" * 64)
+        self.calls = 0
+        self.pose = stretch_frames(0.1)[0]
+
+    def __enter__(self) -> FakeEstimator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def detect(self, image: np.ndarray, t: float) -> PoseFrame:
+        if self.fail_at is not None and self.calls >= self.fail_at:
+            raise self.error("the model broke")
+        self.calls += 1
+        h, w = image.shape[:2]
+        return PoseFrame(t=t, image_size=(w, h), landmarks=self.pose.landmarks,
+                         world_landmarks=self.pose.world_landmarks)
+
+
+@pytest.fixture
+def small_video(tmp_path: Path) -> Path:
+    """20 frames, 1200x640 (wider than 960 px, so it is downscaled), 10 fps, mp4v."""
+    import cv2
+
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (1200, 640))
+    for i in range(20):
+        writer.write(np.full((640, 1200, 3), 10 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video, monkeypatch):
+    import cv2
+
+    monkeypatch.setattr("posecheck.pose.PoseEstimator", FakeEstimator)
+    out = tmp_path / "clip"
+    result = analyse_file(small_video, out, opts(tmp_path))
+    assert result.ok, result.error
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["angles.png", "annotated.mp4", "frames.csv", "landmarks.jsonl",
+                     "summary.json"]
+    s = result.summary
+    assert s["kind"] == "video" and s["model"] == {"name": "fake.task", "sha256": "0" * 64}
+    assert s["frames"] == s["frames_with_pose"] == 20 and s["fps"] == pytest.approx(10.0)
+    lines = (out / "landmarks.jsonl").read_text().splitlines()
+    times = [json.loads(line)["t"] for line in lines]
+    assert times == sorted(times) and len(times) == 20
+    assert json.loads(lines[0])["image_size"] == [1200, 640]  # full size, not the 960 px copy
+    cap = cv2.VideoCapture(str(out / "annotated.mp4"))
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (960, 512)
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 20
+    cap.release()
+
+
+@pytest.mark.parametrize("video", [True, False])
+def test_a_failure_mid_video_stops_every_thread_and_discards_the_results(
+        tmp_path, small_video, monkeypatch, video):
+    monkeypatch.setattr(FakeEstimator, "fail_at", 5)
+    monkeypatch.setattr("posecheck.pose.PoseEstimator", FakeEstimator)
+    out = tmp_path / "clip"
+    before = threading.active_count()
+    result = analyse_file(small_video, out, opts(tmp_path, video=video))
+    assert not result.ok and "the model broke" in result.error
+    left = sorted(p.name for p in out.iterdir())
+    assert left == ["landmarks.jsonl"]  # the poses found before the failure; no temp files
+    assert threading.active_count() == before
+
+
+def test_a_programming_error_mid_video_propagates_without_hanging(tmp_path, small_video,
+                                                                    monkeypatch):
+    monkeypatch.setattr(FakeEstimator, "fail_at", 3)
+    monkeypatch.setattr(FakeEstimator, "error", RuntimeError)
+    monkeypatch.setattr("posecheck.pose.PoseEstimator", FakeEstimator)
+    with pytest.raises(RuntimeError, match="the model broke"):
+        analyse_file(small_video, tmp_path / "clip", opts(tmp_path))
