@@ -5,8 +5,9 @@ This is the single piece of code behind every front end: ``posecheck live``,
 :class:`posecheck.types.PoseFrame` objects, in time order, into :meth:`Session.update`.
 So a replayed landmark file gives exactly the numbers the live run showed.
 
-Per frame: geometry (raw angles) -> smoothing -> neutral reference -> view check ->
-stretch value -> hold tracker, for every (stretch, side) being measured.
+Per frame: left/right swap repair -> geometry (raw angles) -> smoothing -> neutral
+reference -> view check -> stretch value -> hold tracker, for every (stretch, side)
+being measured.
 
 Pure: no mediapipe, no cv2, no clock. Time comes from ``PoseFrame.t`` (seconds).
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from posecheck.filters import AngleSmoother
 from posecheck.geometry import frame_angles
+from posecheck.geometry.swap import SwapTracker
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
 from posecheck.neutral import NeutralCapture
@@ -115,6 +117,7 @@ class Session:
         self.neutral: dict[tuple[str, str], NeutralCapture] = {
             (m, side): NeutralCapture() for m in measures for side in SIDES
         }
+        self._swaps = SwapTracker()
         self.active: tuple[str, str] | None = None
         self.measuring = True  # False: frames update the display and neutral, never a hold
         self.frames = 0
@@ -127,6 +130,7 @@ class Session:
         """Process one frame (frames must come in increasing ``t``)."""
         t = pose.t
         self._count(pose)
+        pose = self._unswap(pose)
         raw = frame_angles(pose)
         smoothed = self._smoother.update(raw) if self._smoother else raw
         if self.use_neutral:
@@ -152,6 +156,16 @@ class Session:
             rotation_deg=rotation,
             neutral_offset_deg={s: self.neutral[("rotation_deg", s)].offset_deg for s in SIDES},
         )
+
+    def _unswap(self, pose: PoseFrame) -> PoseFrame:
+        """Repair a left/right label swap against the previous frames (image continuity)."""
+        px = pose.landmarks_px
+        if px is None:
+            return pose
+        swapped, (image, world) = self._swaps.update(px, pose.landmarks, pose.world_landmarks)
+        if not swapped:
+            return pose
+        return PoseFrame(pose.t, pose.image_size, image, world)
 
     def _update_pair(
         self, pair: _Pair, pose: PoseFrame, a: SideAngles, rotation: float | None
@@ -260,6 +274,7 @@ class Session:
             "sides": by_stretch[self.primary.id]["sides"] if single else self._merged(by_stretch),
             "by_stretch": by_stretch,
             "neutral": {side: self._neutral_info(side) for side in SIDES},
+            "swaps_repaired": self._swaps.swaps,
         }
 
     def _neutral_info(self, side: str) -> dict[str, Any]:

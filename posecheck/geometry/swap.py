@@ -53,3 +53,37 @@ def fix_swaps(landmarks: np.ndarray, swaps: np.ndarray) -> np.ndarray:
     out = landmarks.copy()
     out[swaps] = landmarks[swaps][:, list(MIRROR)]
     return out
+
+
+class SwapTracker:
+    """Streaming :func:`detect_swaps` + :func:`fix_swaps`, one frame at a time (live loop).
+
+    ``update(image_px_xy, *arrays)`` takes a frame's (33, >=2) pixel landmarks and returns
+    ``(swapped, arrays)`` with every (33, k) array's left/right labels exchanged when the
+    frame's legs are closer to the last accepted frame's legs that way (same rule and
+    ``ratio`` as :func:`detect_swaps`). Frames with missing leg points are passed through.
+    """
+
+    def __init__(self, ratio: float = 0.5) -> None:
+        if not 0.0 < ratio <= 1.0:
+            raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+        self.ratio = ratio
+        self.swaps = 0
+        self._ref: tuple[np.ndarray, np.ndarray] | None = None
+
+    def update(self, px: np.ndarray, *arrays: np.ndarray | None
+               ) -> tuple[bool, tuple[np.ndarray | None, ...]]:
+        """Check one frame; returns whether it was swapped and the (repaired) arrays."""
+        left, right = px[_LEFT, :2], px[_RIGHT, :2]
+        if np.isnan(left).any() or np.isnan(right).any():
+            return False, arrays
+        swapped = False
+        if self._ref is not None:
+            keep = _cost(left, self._ref[0]) + _cost(right, self._ref[1])
+            swap = _cost(left, self._ref[1]) + _cost(right, self._ref[0])
+            swapped = swap < self.ratio * keep
+        self._ref = (right, left) if swapped else (left, right)
+        if not swapped:
+            return False, arrays
+        self.swaps += 1
+        return True, tuple(None if a is None else a[list(MIRROR)] for a in arrays)

@@ -180,3 +180,20 @@ def test_neutral_offset_applies_to_frames_seen_before_it_was_taken():
     assert left["peak_internal_deg"] == pytest.approx(left["peak_rotation_raw_deg"] - offset)
     assert left["peak_measured_deg"] == pytest.approx(left["peak_rotation_raw_deg"] - offset)
     assert left["peak_measured_deg"] < 6.0
+
+
+def test_left_right_label_swaps_are_repaired():
+    from posecheck.landmarks import MIRROR
+    from posecheck.types import PoseFrame
+
+    frames = seated(rot_left=ramp_profile(30.0), seconds=20)
+    # the model swaps the labels of the two sides for a third of a second, twice
+    swapped = [
+        PoseFrame(f.t, f.image_size, f.landmarks[list(MIRROR)], f.world_landmarks[list(MIRROR)])
+        if (8.0 <= f.t < 8.33 or 12.0 <= f.t < 12.33) else f for f in frames]
+    clean, repaired = Session([IR]), Session([IR])
+    a = [clean.update(f).measured["left"] for f in frames]
+    b = [repaired.update(f).measured["left"] for f in swapped]
+    assert a == b
+    assert repaired.summary()["swaps_repaired"] == 20
+    assert clean.summary()["swaps_repaired"] == 0
