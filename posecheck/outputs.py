@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Self
 
 import numpy as np
 
@@ -38,6 +38,26 @@ NEW_FILE_MODE = 0o644
 
 
 # ---------------------------------------------------------------------- atomic files
+class _CommitOrAbort:
+    """Context-manager protocol of the writers: ``close()`` on success, ``abort()`` on error."""
+
+    def close(self) -> Any:  # pragma: no cover - every writer defines it
+        raise NotImplementedError
+
+    def abort(self) -> None:  # pragma: no cover - every writer defines it
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
 class AtomicFile:
     """Context manager that writes a file atomically::
 
@@ -199,7 +219,7 @@ def frame_row(result: FrameResult) -> list[str]:
     return row
 
 
-class FramesCsvWriter:
+class FramesCsvWriter(_CommitOrAbort):
     """Streams one CSV row per frame to ``path``; the file appears complete on close.
 
     Columns (:data:`FRAME_COLUMNS`): ``t`` (seconds), then for ``left`` and ``right`` the
@@ -232,15 +252,6 @@ class FramesCsvWriter:
         """Discard the file."""
         self._atomic.abort()
 
-    def __enter__(self) -> FramesCsvWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def write_frames_csv(path: str | os.PathLike[str], results: Iterable[FrameResult]) -> Path:
@@ -385,7 +396,7 @@ def _quiet_stderr() -> Iterator[None]:
             cv2.utils.logging.setLogLevel(level)
 
 
-class VideoSink:
+class VideoSink(_CommitOrAbort):
     """Writes RGB frames to an mp4 at a constant ``fps`` (a context manager).
 
     ``size`` is (width, height) in pixels; frames of another size are an error. Frames go
@@ -490,12 +501,3 @@ class VideoSink:
         self._writer.release()
         self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> VideoSink:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
