@@ -18,11 +18,13 @@ straight into the session. Results land in ``out_dir``: ``summary.json``, ``fram
 ``landmarks.jsonl`` (videos), ``annotated.mp4`` (videos unless ``video=False``),
 ``angles.png`` and, with ``mot=True``, ``angles.mot``. Every file is written atomically.
 
-Speed: decoding runs in a thread that feeds a small bounded queue, so it overlaps with pose
-inference; rendering and encoding the annotated video run in another thread. MediaPipe gets
+Speed: a pipeline of threads joined by small bounded queues. Decoding (and downscaling)
+runs in one thread, pose inference in the calling thread, the session and the per-frame
+writers in another, drawing and encoding the annotated video in a fourth. MediaPipe gets
 the frame downscaled so its longest side is at most ``detect_max_side`` px (the model
 input is 256x256 px; normalized landmarks stay within a few thousandths of the full-size
-ones, see docs/analyse.md); landmarks are reported for the full-size frame.
+ones, see docs/analyse.md); landmarks are reported for the full-size frame. The annotated
+video is drawn at that reduced size too.
 
 Memory: streaming. No frame is kept after it is drawn; per frame only a small row of
 numbers is kept (for the plot and the .mot file).
@@ -40,6 +42,7 @@ posecheck.pose). Must not print or exit: the CLI does that.
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import queue
 import sys
@@ -96,9 +99,9 @@ class AnalyseOptions:
 class InputResult:
     """The outcome of one input: ``summary`` (summary.json dict) unless it failed.
 
-    ``error``: why the input could not be analysed (None when it was). ``note``: a problem
-    that did not stop the analysis (e.g. the file broke off mid-way, no person found).
-    ``files``: the outputs written.
+    ``error``: why the input could not be analysed, or not completely (a video that broke
+    off mid-way has both ``summary`` and ``error``); None when it was. ``note``: something
+    worth knowing that is not a failure (no person found). ``files``: the outputs written.
     """
 
     input: Path
@@ -122,8 +125,8 @@ def _is_input(path: Path) -> bool:
 def expand_inputs(specs: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """The input files named by ``specs``, in order, each once.
 
-    A folder gives its videos and ``.jsonl`` files (not recursive, sorted by name); a glob
-    pattern gives its matches; anything else is kept as given, so a missing file becomes a
+    A folder gives its videos and ``.jsonl`` files (not recursive, sorted by name), and so
+    does a glob pattern; anything else is kept as given, so a missing file becomes a
     failed input with a clear message instead of stopping the batch.
     """
     out: list[Path] = []
@@ -134,7 +137,7 @@ def expand_inputs(specs: Sequence[str | os.PathLike[str]]) -> list[Path]:
             out.extend(sorted(p for p in path.iterdir() if p.is_file() and _is_input(p)))
         elif not path.exists() and glob.has_magic(text):
             out.extend(sorted(Path(p) for p in glob.glob(os.path.expanduser(text))
-                              if Path(p).is_file()))
+                              if Path(p).is_file() and _is_input(Path(p))))
         else:
             out.append(path)
     seen: set[Path] = set()
@@ -512,14 +515,23 @@ def _video_writer(pool: ThreadPoolExecutor, out_dir: Path, source: Any, session:
 
 
 def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
-    """Landmark frames straight into the session (no model, no video)."""
+    """Landmark frames straight into the session (no model, no video).
+
+    The first frame is read before anything is written, so a missing, empty or malformed
+    file leaves no output folder behind.
+    """
+    from posecheck.errors import LandmarkFileError
     from posecheck.landmark_io import read_landmarks
 
+    frames = read_landmarks(path)
+    first = next(frames, None)
+    if first is None:
+        raise LandmarkFileError(f"{path} contains no frames")
     session = _new_session(options)
     run = _Run(session, _Outputs(out_dir, options, False, _gated(session)), "landmarks", None)
     bar = _progress(path, None, options.progress)
     try:
-        for pose in _landmark_frames(read_landmarks(path)):
+        for pose in itertools.chain([first], frames):
             run.outputs.frame(session.update(pose))
             bar.update(1)
     except BaseException:
@@ -529,12 +541,6 @@ def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
         bar.close()
     run.fps = _fps_from_times(run.outputs.series.t)
     return run
-
-
-def _landmark_frames(data: Any) -> Iterator[PoseFrame]:
-    """PoseFrames from what read_landmarks returns (an iterable, possibly with a header)."""
-    frames = getattr(data, "frames", data)
-    yield from frames
 
 
 def _fps_from_times(times: Sequence[float]) -> float | None:
@@ -635,14 +641,14 @@ def analyse_many(paths: Sequence[Path], options: AnalyseOptions, jobs: int | Non
     jobs = default_jobs(len(paths)) if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    results: list[InputResult | None] = [None] * len(paths)
-    if jobs == 1 or len(paths) <= 1:
-        for i, (p, d) in enumerate(zip(paths, dirs, strict=True)):
-            results[i] = analyse_file(p, d, options)
-            if on_result is not None:
-                on_result(results[i])  # type: ignore[arg-type]
-        return [r for r in results if r is not None]
-    return _analyse_pool(paths, dirs, options, jobs, on_result)
+    if jobs > 1 and len(paths) > 1:
+        return _analyse_pool(paths, dirs, options, jobs, on_result)
+    results = []
+    for p, d in zip(paths, dirs, strict=True):
+        results.append(analyse_file(p, d, options))
+        if on_result is not None:
+            on_result(results[-1])
+    return results
 
 
 def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseOptions,
@@ -650,6 +656,7 @@ def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseO
                   ) -> list[InputResult]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     # Per-frame bars of parallel files would interleave; the CLI shows one line per file.
     opts = replace(options, progress=False)
@@ -660,7 +667,12 @@ def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseO
                    for i, (p, d) in enumerate(zip(paths, dirs, strict=True))}
         for fut in as_completed(futures):
             i = futures[fut]
-            results[i] = fut.result()
+            try:
+                results[i] = fut.result()
+            except BrokenProcessPool:
+                results[i] = InputResult(paths[i], dirs[i], error=(
+                    f"{paths[i]}: the worker process analysing it died (out of memory, or "
+                    "a crash in the decoder or the pose model); try again with --jobs 1"))
             if on_result is not None:
                 on_result(results[i])
     return [results[i] for i in range(len(paths))]

@@ -241,6 +241,8 @@ def test_variable_frame_rate_landmarks_use_their_own_times(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("content", "message"), [
+    ("", "contains no frames"),
+    ("\n\n", "contains no frames"),
     ("{not json\n", "line 1"),
     ('{"t": 1.0, "image_size": [640, 480], "landmarks": null, "world_landmarks": null}\n'
      '{"t": 0.5, "image_size": [640, 480], "landmarks": null, "world_landmarks": null}\n',
@@ -252,8 +254,7 @@ def test_malformed_landmark_file_fails_alone_and_leaves_no_partial_output(
     path.write_text(content)
     result = analyse_file(path, tmp_path / "bad", opts(tmp_path))
     assert not result.ok and message in result.error and result.summary is None
-    assert not (tmp_path / "bad" / "frames.csv").exists()
-    assert not (tmp_path / "bad" / "summary.json").exists()
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
 
 
 def test_no_person_in_any_frame_is_a_note_not_a_failure(tmp_path: Path):
@@ -265,17 +266,28 @@ def test_no_person_in_any_frame_is_a_note_not_a_failure(tmp_path: Path):
     assert "person in 0" in result_line(result) and "--" in result_line(result)
 
 
+def zero_frame_video(path: Path) -> bytes:
+    """The bytes of an mp4 the encoder was opened and closed on without any frame."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    writer.release()
+    return path.read_bytes() if path.exists() else b""
+
+
 @pytest.mark.parametrize(("name", "data", "message"), [
     ("notes.mp4", b"this is not a video\n" * 10, "cannot be opened"),
     ("empty.mp4", b"", "empty"),
+    ("zero_frames.mp4", None, "video"),
 ])
 def test_files_that_are_not_videos_fail_with_a_clear_message(tmp_path: Path, name, data,
                                                               message):
     path = tmp_path / name
-    path.write_bytes(data)
+    path.write_bytes(zero_frame_video(tmp_path / "z.mp4") if data is None else data)
     result = analyse_file(path, tmp_path / "o", opts(tmp_path))  # refused before the model
     assert not result.ok and message in result.error
     assert result_line(result) == f"{name}: error: {result.error}"
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_batch_keeps_going_after_a_bad_input_and_reports_in_order(tmp_path: Path,
