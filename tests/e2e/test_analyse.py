@@ -171,3 +171,11 @@ def test_bad_model_is_one_error_before_any_work(tmp_path: Path,
                  "--no-store"]) == 1
     assert capsys.readouterr().err.startswith("Error: Pose model")
     assert not (tmp_path / "o").exists()
+
+
+def test_the_command_module_imports_no_heavy_library():
+    code = ("import sys, posecheck.cli.cmd_analyse, posecheck.analysis; "
+            "print(sorted(m for m in ('cv2', 'mediapipe', 'matplotlib') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert proc.stdout.strip() == "[]"
