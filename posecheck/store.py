@@ -28,6 +28,7 @@ import csv
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -251,7 +252,7 @@ class Store:
             raise StoreError(f"Cannot open the history database {path}: {exc}.") from exc
         try:
             _check_database(conn, path)
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA foreign_keys = ON")
             _migrate(conn, SCHEMA_VERSION)
         except sqlite3.Error as exc:
@@ -476,6 +477,23 @@ def _check_database(conn: sqlite3.Connection, path: Path) -> None:
             f"The history database {path} has schema version {version}, newer than this "
             f"posecheck ({__version__}, schema {SCHEMA_VERSION}) understands; upgrade posecheck."
         )
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another process holds the lock.
+
+    SQLite answers "database is locked" at once, without the busy timeout, when two
+    processes switch a new file's journal mode at the same moment.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _migrate(conn: sqlite3.Connection, target: int) -> None:
