@@ -168,7 +168,8 @@ def peak_rss_mb(video: Path, out: Path) -> float:
     """Peak RSS (MB) of a fresh process running one analyse (with the annotated video).
 
     Read by the child itself from /proc/self/status (VmHWM): the rusage of a child forked
-    from this process would count this process's memory too.
+    from this process would count this process's memory too. The pose worker process
+    (posecheck.pose_worker) is counted too: its VmHWM is read while it is still alive.
     """
     code = "\n".join([
         "import sys",
@@ -176,8 +177,10 @@ def peak_rss_mb(video: Path, out: Path) -> float:
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})",
         "from bench_analyse import analyse_once",
         f"analyse_once(Path({str(video)!r}), Path({str(out)!r}), True)",
-        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]",
-        "print(int(hwm.split()[1]))",
+        "from posecheck.pose_worker import _SHARED",
+        "def hwm(pid): return int([l for l in open(f'/proc/{pid}/status')"
+        " if l.startswith('VmHWM:')][0].split()[1])",
+        "print(hwm('self') + sum(hwm(w._proc.pid) for w in _SHARED.values()))",
     ])
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
@@ -193,7 +196,8 @@ def memory(video: Path, long_video: Path, tmp: Path) -> None:
     long_mb = peak_rss_mb(long_video, tmp / "mem")
     per_frame_kb = max(0.0, (long_mb - short_mb) * 1024 / max(1.0, n_long - n_short))
     ten_min = long_mb + per_frame_kb * (10 * 60 * 60 - n_long) / 1024
-    print("peak RSS of one analyse (with annotated video), fresh process each:")
+    print("peak RSS of one analyse (with annotated video; analysing + pose worker process), "
+          "fresh process each:")
     print(f"  {video.name}: {n_short:.0f} frames -> {short_mb:.0f} MB")
     print(f"  {long_video.name} (synthetic): {n_long} frames -> {long_mb:.0f} MB")
     print(f"  growth {per_frame_kb:.2f} kB/frame -> 10 min at 60 fps (36000 frames) "

@@ -48,7 +48,7 @@ import queue
 import sys
 import threading
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -401,19 +401,27 @@ def _overlay(session: Session) -> Any:
     return OverlayInfo(stretch=session.primary if single else None, mirrored=False)
 
 
+def pose_estimator_for(options: AnalyseOptions) -> Any:
+    """The pose model for one video: the shared worker process, reset for this input."""
+    from posecheck.pose_worker import shared_worker
+
+    return shared_worker(options.model_path)
+
+
 def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     """Decode -> detect -> session -> outputs -> annotated video, as a pipeline of threads.
 
-    This thread only runs pose inference (the bottleneck; MediaPipe runs it on one core);
-    decoding and downscaling, the session and the per-frame writers, and drawing and
-    encoding each run in their own thread, so they overlap with inference on other cores.
+    Pose inference (the bottleneck) runs in a worker process (:mod:`posecheck.pose_worker`:
+    MediaPipe holds the GIL while it infers); this thread hands it each frame and waits,
+    while decoding and downscaling, the session and the per-frame writers, and drawing
+    and encoding each run in their own thread of this process on the other core.
     """
-    from posecheck.pose import PoseEstimator
     from posecheck.sources import FileSource
 
     session = _new_session(options)
-    with FileSource(path) as source, PoseEstimator(options.model_path) as est, \
+    with FileSource(path) as source, \
             ThreadPoolExecutor(4, thread_name_prefix="posecheck-analyse") as pool:
+        est = pose_estimator_for(options)
         pool.submit(_warm_imports)  # matplotlib for the plot, while inference runs
         model = {"name": est.model.name, "sha256": est.model.sha256}
         outputs = _Outputs(out_dir, options, True, _gated(session))
@@ -422,8 +430,7 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
         stages: _Stages | None = None
         try:
             stages = _Stages(pool, out_dir, source, session, outputs, options)
-            for frame, small in stages.frames:
-                pose = est.detect(small, frame.t)
+            for (frame, small), pose in _poses(est, stages.frames):
                 stages.post.put((replace(pose, image_size=frame.size), small))
                 bar.update(1)
             stages.finish()
@@ -438,6 +445,17 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
             run.files.append(out_dir / "annotated.mp4")
         run.source_error = source.error
     return run
+
+
+def _poses(est: Any, frames: Iterable[tuple[Any, np.ndarray]]
+           ) -> Iterator[tuple[tuple[Any, np.ndarray], PoseFrame]]:
+    """``((frame, small), pose)`` in order: pipelined when the estimator can stream."""
+    items = ((item, item[1], item[0].t) for item in frames)
+    if hasattr(est, "detect_stream"):
+        yield from est.detect_stream(items)
+    else:
+        for item, small, t in items:
+            yield item, est.detect(small, t)
 
 
 def _warm_imports() -> None:

@@ -356,7 +356,7 @@ def small_video(tmp_path: Path) -> Path:
 def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video, monkeypatch):
     import cv2
 
-    monkeypatch.setattr("posecheck.pose.PoseEstimator", FakeEstimator)
+    monkeypatch.setattr("posecheck.analysis.pose_estimator_for", lambda options: FakeEstimator())
     out = tmp_path / "clip"
     result = analyse_file(small_video, out, opts(tmp_path))
     assert result.ok, result.error
@@ -380,7 +380,7 @@ def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video
 def test_a_failure_mid_video_stops_every_thread_and_discards_the_results(
         tmp_path, small_video, monkeypatch, video):
     monkeypatch.setattr(FakeEstimator, "fail_at", 5)
-    monkeypatch.setattr("posecheck.pose.PoseEstimator", FakeEstimator)
+    monkeypatch.setattr("posecheck.analysis.pose_estimator_for", lambda options: FakeEstimator())
     out = tmp_path / "clip"
     before = threading.active_count()
     result = analyse_file(small_video, out, opts(tmp_path, video=video))
@@ -394,6 +394,6 @@ def test_a_programming_error_mid_video_propagates_without_hanging(tmp_path, smal
                                                                     monkeypatch):
     monkeypatch.setattr(FakeEstimator, "fail_at", 3)
     monkeypatch.setattr(FakeEstimator, "error", RuntimeError)
-    monkeypatch.setattr("posecheck.pose.PoseEstimator", FakeEstimator)
+    monkeypatch.setattr("posecheck.analysis.pose_estimator_for", lambda options: FakeEstimator())
     with pytest.raises(RuntimeError, match="the model broke"):
         analyse_file(small_video, tmp_path / "clip", opts(tmp_path))
