@@ -254,6 +254,8 @@ def shared_worker(model_path: Path | str | None = None, *, mode: str = "video",
     if worker is not None and not worker.closed and worker._proc.is_alive():
         worker.reset()
         return worker
+    if worker is not None:
+        worker.close()  # died: free its shared memory before starting another
     worker = PoseWorker(model_path, mode=mode, num_poses=num_poses)
     _SHARED[key] = worker
     return worker
