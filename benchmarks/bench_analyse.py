@@ -40,6 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VIDEO = ROOT / "samples" / "pose2sim_cam01.mp4"
 LEG = (23, 24, 25, 26, 27, 28)  # hips, knees, ankles
+NOISE_MB = 5.0  # run-to-run variation of a sampled memory peak
 
 
 def naive_loop(video: Path, model: Path) -> int:
@@ -164,44 +165,86 @@ def make_long_video(video: Path, factor: int, path: Path) -> int:
     return n
 
 
-def peak_rss_mb(video: Path, out: Path) -> float:
-    """Peak RSS (MB) of a fresh process running one analyse (with the annotated video).
+_MEMORY_CHILD = """
+import sys, threading, time
+from pathlib import Path
+sys.path.insert(0, {bench_dir!r})
+from bench_analyse import analyse_once
+from posecheck import pose_worker
 
-    Read by the child itself from /proc/self/status (VmHWM): the rusage of a child forked
-    from this process would count this process's memory too. The pose worker process
-    (posecheck.pose_worker) is counted too: its VmHWM is read while it is still alive.
+def status(pid, key):
+    with open(f"/proc/{{pid}}/status") as f:
+        return int(next(l for l in f if l.startswith(key)).split()[1])
+
+def pss(pid):
+    with open(f"/proc/{{pid}}/smaps_rollup") as f:
+        return int(next(l for l in f if l.startswith("Pss:")).split()[1])
+
+peak = {{"rss": 0, "pss": 0, "n": 0}}
+done = threading.Event()
+
+def sample():
+    while not done.wait(0.1):
+        pids = ["self"] + [w._proc.pid for w in list(pose_worker._SHARED.values())]
+        try:
+            rss = sum(status(p, "VmRSS:") for p in pids)
+            pssv = sum(pss(p) for p in pids)
+        except (OSError, StopIteration):
+            continue
+        peak["rss"] = max(peak["rss"], rss)
+        peak["pss"] = max(peak["pss"], pssv)
+        peak["n"] = max(peak["n"], len(pids))
+
+threading.Thread(target=sample, daemon=True).start()
+analyse_once(Path({video!r}), Path({out!r}), {with_video!r})
+done.set()
+hwm = [status("self", "VmHWM:")] + [status(w._proc.pid, "VmHWM:")
+                                     for w in pose_worker._SHARED.values()]
+print(peak["rss"], peak["pss"], max(hwm), peak["n"])
+"""
+
+
+def peak_memory_mb(video: Path, out: Path, with_video: bool) -> tuple[float, float, float, int]:
+    """Memory of a fresh process running one analyse, with its pose worker processes.
+
+    Returns (peak of the summed RSS, peak of the summed PSS, largest single-process peak
+    RSS (VmHWM), processes), in MB, sampled every 0.1 s. RSS counts the shared libraries
+    (MediaPipe, OpenCV) once per process; PSS splits shared pages between the processes
+    that map them, so its sum is what the run really occupies. Read from /proc by the
+    child itself: the rusage of a child forked from this process would count this
+    process's memory too.
     """
-    code = "\n".join([
-        "import sys",
-        "from pathlib import Path",
-        f"sys.path.insert(0, {str(Path(__file__).parent)!r})",
-        "from bench_analyse import analyse_once",
-        f"analyse_once(Path({str(video)!r}), Path({str(out)!r}), True)",
-        "from posecheck.pose_worker import _SHARED",
-        "def hwm(pid): return int([l for l in open(f'/proc/{pid}/status')"
-        " if l.startswith('VmHWM:')][0].split()[1])",
-        "print(hwm('self') + sum(hwm(w._proc.pid) for w in _SHARED.values()))",
-    ])
+    code = _MEMORY_CHILD.format(bench_dir=str(Path(__file__).parent), video=str(video),
+                                out=str(out), with_video=with_video)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
         raise SystemExit(f"analyse process failed ({proc.returncode}): {proc.stderr[-500:]}")
-    return int(proc.stdout.split()[-1]) / 1024.0  # kB -> MB
+    rss, pss, hwm, n = (int(x) for x in proc.stdout.split()[-4:])
+    return rss / 1024.0, pss / 1024.0, hwm / 1024.0, n
 
 
-def memory(video: Path, long_video: Path, tmp: Path) -> None:
-    n_long = int(cv2.VideoCapture(str(long_video)).get(cv2.CAP_PROP_FRAME_COUNT))
-    n_short = cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)
-    short_mb = peak_rss_mb(video, tmp / "mem")
-    long_mb = peak_rss_mb(long_video, tmp / "mem")
-    per_frame_kb = max(0.0, (long_mb - short_mb) * 1024 / max(1.0, n_long - n_short))
-    ten_min = long_mb + per_frame_kb * (10 * 60 * 60 - n_long) / 1024
-    print("peak RSS of one analyse (with annotated video; analysing + pose worker process), "
-          "fresh process each:")
-    print(f"  {video.name}: {n_short:.0f} frames -> {short_mb:.0f} MB")
-    print(f"  {long_video.name} (synthetic): {n_long} frames -> {long_mb:.0f} MB")
-    print(f"  growth {per_frame_kb:.2f} kB/frame -> 10 min at 60 fps (36000 frames) "
-          f"~{ten_min:.0f} MB (target < 500)")
+def memory(videos: list[Path], tmp: Path) -> None:
+    """Peak memory on two lengths of the same footage, and the growth per frame."""
+    counts = [int(cv2.VideoCapture(str(v)).get(cv2.CAP_PROP_FRAME_COUNT)) for v in videos]
+    print("peak memory of one analyse (this process + its pose model processes, sampled "
+          "every 0.1 s; fresh process each):")
+    for with_video in (False, True):
+        label = "with annotated video" if with_video else "--no-video"
+        rows = [peak_memory_mb(v, tmp / "mem", with_video) for v in videos]
+        for v, n, (rss, pss, hwm, procs) in zip(videos, counts, rows, strict=True):
+            print(f"  {label:20s} {v.name}: {n} frames, {procs} processes -> summed RSS "
+                  f"{rss:.0f} MB, summed PSS {pss:.0f} MB, largest process {hwm:.0f} MB")
+        (n0, n1), (p0, p1) = counts, (rows[0][1], rows[1][1])
+        # a sampled peak varies by a few MB from run to run: only a difference beyond
+        # NOISE_MB is taken as growth and extrapolated
+        growth_kb = (p1 - p0) * 1024 / max(1, n1 - n0) if p1 - p0 > NOISE_MB else 0.0
+        ten_min = p1 + growth_kb * (10 * 60 * 60 - n1) / 1024
+        print(f"  {label:20s} {n1 - n0} more frames: {p1 - p0:+.1f} MB summed PSS "
+              f"(noise ~{NOISE_MB:.0f} MB) -> growth {growth_kb:.2f} kB/frame -> 10 min at "
+              f"60 fps (36000 frames) ~{ten_min:.0f} MB summed PSS, "
+              f"~{rows[1][0] + growth_kb * (36000 - n1) / 1024:.0f} MB summed RSS "
+              "(target < 500)")
 
 
 def main() -> None:
@@ -225,7 +268,10 @@ def main() -> None:
         if "landmarks" not in args.skip:
             landmark_agreement(args.video, model)
         if "memory" not in args.skip:
-            memory(args.video, long_video, tmp)
+            # two lengths that both run the same number of pose model processes
+            longer = tmp / f"{args.video.stem}_x{2 * args.long_factor}.mp4"
+            make_long_video(args.video, 2 * args.long_factor, longer)
+            memory([long_video, longer], tmp)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ posecheck.pose). Must not print or exit: the CLI does that.
 
 from __future__ import annotations
 
+import functools
 import glob
 import itertools
 import os
@@ -75,6 +76,8 @@ class AnalyseOptions:
 
     ``threshold_deg``: entry threshold of the (first) stretch, degrees in its direction.
     ``detect_max_side``: longest side (px) of the image handed to MediaPipe; 0 = full size.
+    ``pose_workers``: pose model processes for one video, each inferring a part of it
+    (:mod:`posecheck.segments`); None = :func:`pose_workers` decides; 1 = one pass.
     """
 
     stretch: str | None = None
@@ -87,10 +90,13 @@ class AnalyseOptions:
     smooth: bool = True
     detect_max_side: int = DEFAULT_DETECT_MAX_SIDE
     progress: bool = True
+    pose_workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.detect_max_side < 0:
             raise ValueError(f"detect_max_side must be >= 0, got {self.detect_max_side}")
+        if self.pose_workers is not None and self.pose_workers < 1:
+            raise ValueError(f"pose_workers must be >= 1, got {self.pose_workers}")
         if self.threshold_deg is not None and not 0 <= self.threshold_deg <= 180:
             raise ValueError(f"threshold_deg must be in 0..180, got {self.threshold_deg}")
 
@@ -179,17 +185,20 @@ _END = object()
 class Prefetch:
     """Runs ``iterable`` (with ``prepare`` applied) in a thread feeding a bounded queue.
 
-    Iterating yields ``(item, prepare(item))`` in order. An exception raised in the
+    Iterating yields ``(item, prepare(item))`` in order (``(keep(item), prepare(item))``
+    with ``keep``, e.g. to let go of a full-size image once prepared). An exception in the
     thread is raised again by the iteration, after the items before it. :meth:`close`
     stops the thread early (e.g. when the consumer failed).
     """
 
     def __init__(self, pool: ThreadPoolExecutor, iterable: Any,
-                 prepare: Callable[[Any], Any], maxsize: int = QUEUE_SIZE) -> None:
+                 prepare: Callable[[Any], Any], maxsize: int = QUEUE_SIZE,
+                 keep: Callable[[Any], Any] | None = None) -> None:
         self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
         self._stop = threading.Event()
         self._iterable = iterable
         self._prepare = prepare
+        self._keep = keep
         self._future: Future[None] = pool.submit(self._produce)
 
     def _put(self, item: Any) -> bool:
@@ -204,8 +213,9 @@ class Prefetch:
 
     def _produce(self) -> None:
         try:
+            keep = self._keep
             for item in self._iterable:
-                if not self._put((item, self._prepare(item))):
+                if not self._put((item if keep is None else keep(item), self._prepare(item))):
                     return
         finally:
             self._put(_END)
@@ -401,11 +411,29 @@ def _overlay(session: Session) -> Any:
     return OverlayInfo(stretch=session.primary if single else None, mirrored=False)
 
 
-def pose_estimator_for(options: AnalyseOptions) -> Any:
-    """The pose model for one video: the shared worker process, reset for this input."""
+def pose_estimator_for(options: AnalyseOptions, instance: int = 0) -> Any:
+    """The pose model for one video (or for part ``instance`` of it): a shared worker
+    process, reset for this input."""
     from posecheck.pose_worker import shared_worker
 
-    return shared_worker(options.model_path)
+    return shared_worker(options.model_path, instance=instance)
+
+
+def pose_workers(options: AnalyseOptions) -> int:
+    """How many pose model processes share one video (see :class:`AnalyseOptions`).
+
+    By default one per core (at most :data:`posecheck.segments.MAX_PARTS`) without the
+    annotated video, and one with it: drawing must follow the session frame by frame, so
+    the later parts could only be drawn after the first, and the time saved (about 7 %
+    measured) does not pay for another model process's memory.
+    """
+    from posecheck.segments import MAX_PARTS
+
+    if options.pose_workers is not None:
+        return options.pose_workers
+    if options.video:
+        return 1
+    return max(1, min(MAX_PARTS, os.cpu_count() or 1))
 
 
 def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
@@ -414,37 +442,145 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     Pose inference (the bottleneck) runs in a worker process (:mod:`posecheck.pose_worker`:
     MediaPipe holds the GIL while it infers); this thread hands it each frame and waits,
     while decoding and downscaling, the session and the per-frame writers, and drawing
-    and encoding each run in their own thread of this process on the other core.
+    and encoding each run in their own thread of this process on the other core. With
+    several cores the later parts of the video are inferred meanwhile by other worker
+    processes (:mod:`posecheck.segments`); the session still sees every frame in order.
     """
+    from posecheck.segments import plan_parts
     from posecheck.sources import FileSource
 
     session = _new_session(options)
-    with FileSource(path) as source, \
+    workers = pose_workers(options)
+    # several model processes keep every core busy: one decoder thread each then, fewer
+    # frames held (memory), and matplotlib imported at the end, when the decoders are gone
+    with FileSource(path, threads=1 if workers > 1 else None) as source, \
             ThreadPoolExecutor(4, thread_name_prefix="posecheck-analyse") as pool:
         est = pose_estimator_for(options)
-        pool.submit(_warm_imports)  # matplotlib for the plot, while inference runs
+        parts = plan_parts(source.frame_count, source.fps, workers) \
+            if hasattr(est, "detect_stream") else plan_parts(None, None, 1)
+        if len(parts) == 1:
+            pool.submit(_warm_imports)  # matplotlib for the plot, on the idle core
         model = {"name": est.model.name, "sha256": est.model.sha256}
         outputs = _Outputs(out_dir, options, True, _gated(session))
         run = _Run(session, outputs, "video", source.fps, source.frame_count, model)
         bar = _progress(path, source.frame_count, options.progress)
         stages: _Stages | None = None
+        helpers: list[Any] = []
+        threads = _opencv_threads(1 if len(parts) > 1 else None)
         try:
+            helpers = _start_parts(path, parts[1:], options, lambda: bar.update(1))
             stages = _Stages(pool, out_dir, source, session, outputs, options)
-            for (frame, small), pose in _poses(est, stages.frames):
+            head = _Before(stages.frames, parts[0].end_s)
+            for (frame, small), pose in _poses(est, head):
                 stages.post.put((replace(pose, image_size=frame.size), small))
                 bar.update(1)
+            if helpers:
+                later = itertools.chain.from_iterable(h.poses() for h in helpers)
+                if options.video:  # the frames are needed to draw them: decode on
+                    for (frame, small), pose in _matched(head.rest(), later, est):
+                        stages.post.put((replace(pose, image_size=frame.size), small))
+                else:
+                    stages.frames.close()
+                    for pose in later:
+                        stages.post.put((pose, None))
             stages.finish()
         except BaseException:
+            for h in helpers:
+                h.stop()
             if stages is not None:
                 stages.abandon()
             outputs.abort()
             raise
         finally:
             bar.close()
+            for h in helpers:
+                h.close()
+            _opencv_threads(threads)
         if options.video:
             run.files.append(out_dir / "annotated.mp4")
-        run.source_error = source.error
+        run.source_error = source.error or next(
+            (h.source_error for h in helpers if h.source_error), None)
     return run
+
+
+def _opencv_threads(n: int | None) -> int:
+    """Set OpenCV's thread count (None: leave it); returns the previous one.
+
+    While several model processes keep every core busy, OpenCV's own worker threads (for
+    colour conversion and resizing) only add switching: measured about 3 % faster with 1.
+    """
+    import cv2
+
+    prev = int(cv2.getNumThreads())
+    if n is not None:
+        cv2.setNumThreads(n)
+    return prev
+
+
+def _start_parts(path: Path, parts: Sequence[Any], options: AnalyseOptions,
+                 on_frame: Callable[[], None]) -> list[Any]:
+    """A :class:`posecheck.segments.PartInference` thread per part (none for no parts)."""
+    from posecheck.segments import PartInference
+    from posecheck.sources import FileSource
+
+    def prepare(image: np.ndarray) -> np.ndarray:
+        return downscale(image, options.detect_max_side)
+
+    helpers = []
+    try:
+        for k, part in enumerate(parts, start=1):
+            helpers.append(PartInference(
+                path, part, functools.partial(FileSource, threads=1),
+                functools.partial(pose_estimator_for, options, k), prepare, on_frame))
+    except BaseException:
+        for h in helpers:
+            h.stop()
+        raise
+    return helpers
+
+
+class _Before:
+    """The items of ``frames`` ((frame, small) pairs) timed before ``end_s``; :meth:`rest`
+    continues with the first item at or after it, then the others."""
+
+    def __init__(self, frames: Iterable[tuple[Any, np.ndarray]], end_s: float) -> None:
+        self._it = iter(frames)
+        self._end = end_s
+        self._held: tuple[Any, np.ndarray] | None = None
+
+    def __iter__(self) -> Iterator[tuple[Any, np.ndarray]]:
+        for item in self._it:
+            if item[0].t >= self._end:
+                self._held = item
+                return
+            yield item
+
+    def rest(self) -> Iterator[tuple[Any, np.ndarray]]:
+        if self._held is not None:
+            yield self._held
+            self._held = None
+        yield from self._it
+
+
+def _matched(frames: Iterable[tuple[Any, np.ndarray]], poses: Iterable[PoseFrame], est: Any
+             ) -> Iterator[tuple[tuple[Any, np.ndarray], PoseFrame]]:
+    """Pair decoded frames with the poses inferred for them elsewhere, by timestamp.
+
+    Both come from the same container's timestamps, so they match exactly; a frame
+    without a pose (a container whose times had to be made up differs between decoders)
+    is inferred here instead, a pose without a frame is dropped.
+    """
+    tol = 1e-4
+    it = iter(poses)
+    pending = next(it, None)
+    for frame, small in frames:
+        while pending is not None and pending.t < frame.t - tol:
+            pending = next(it, None)
+        if pending is not None and abs(pending.t - frame.t) <= tol:
+            yield (frame, small), pending
+            pending = next(it, None)
+        else:
+            yield (frame, small), est.detect(small, frame.t)
 
 
 def _poses(est: Any, frames: Iterable[tuple[Any, np.ndarray]]
@@ -464,6 +600,15 @@ def _warm_imports() -> None:
     import matplotlib.figure  # noqa: F401
 
 
+@dataclass(frozen=True, slots=True)
+class _FrameInfo:
+    """What the pipeline keeps of a decoded frame once it is downscaled: its time (s) and
+    full (width, height) px."""
+
+    t: float
+    size: tuple[int, int]
+
+
 class _Stages:
     """The threads of a video run: decode (:class:`Prefetch`), post (session + writers),
     render (overlay + encoder, optional)."""
@@ -475,7 +620,8 @@ class _Stages:
         self.render = _video_writer(pool, out_dir, source, session, options) \
             if options.video else None
         self.post = Consumer(pool, self._post)
-        self.frames = Prefetch(pool, source, lambda f: downscale(f.image, options.detect_max_side))
+        self.frames = Prefetch(pool, source, lambda f: downscale(f.image, options.detect_max_side),
+                               keep=lambda f: _FrameInfo(f.t, f.size))
 
     def _post(self, item: tuple[PoseFrame, np.ndarray]) -> None:
         pose, small = item
@@ -677,7 +823,8 @@ def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseO
     from concurrent.futures.process import BrokenProcessPool
 
     # Per-frame bars of parallel files would interleave; the CLI shows one line per file.
-    opts = replace(options, progress=False)
+    # one model process per file: the pool already uses the cores
+    opts = replace(options, progress=False, pose_workers=1)
     ctx = multiprocessing.get_context("spawn")  # no fork after threads / OpenCV init
     results: dict[int, InputResult] = {}
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker) as pool:

@@ -239,17 +239,18 @@ class PoseWorker:
         self.close()
 
 
-_SHARED: dict[tuple[str | None, str, int], PoseWorker] = {}
+_SHARED: dict[tuple[str | None, str, int, int], PoseWorker] = {}
 
 
 def shared_worker(model_path: Path | str | None = None, *, mode: str = "video",
-                  num_poses: int = 1) -> PoseWorker:
+                  num_poses: int = 1, instance: int = 0) -> PoseWorker:
     """A worker for this model, started on first use and reused (reset) afterwards.
 
     Starting the process costs about a second (importing MediaPipe); a run over several
-    files pays it once. Closed at interpreter exit.
+    files pays it once. ``instance`` numbers workers that run side by side (one per part
+    of a video, :mod:`posecheck.segments`). Closed at interpreter exit.
     """
-    key = (None if model_path is None else str(model_path), mode, num_poses)
+    key = (None if model_path is None else str(model_path), mode, num_poses, instance)
     worker = _SHARED.get(key)
     if worker is not None and not worker.closed and worker._proc.is_alive():
         worker.reset()

@@ -128,13 +128,14 @@ def _check_file(path: Path) -> None:
 class FileSource(VideoSource):
     """Every frame of a video file in order, timed by the container (see module doc)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
         _quiet_opencv()
         self.path = Path(path).expanduser()
         self.description = str(self.path)
         _check_file(self.path)
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        self._threads = threads
+        cap = self._open()
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"{self.path} cannot be opened as a video (not a video file, "
@@ -154,6 +155,13 @@ class FileSource(VideoSource):
         self._size = (int(first.shape[1]), int(first.shape[0]))
         self._last_t: float | None = None
         self._index = 0
+
+    def _open(self) -> Any:
+        """An FFmpeg capture of the file; ``threads`` decoder threads (None: FFmpeg's
+        choice, one per core; each thread holds frames: 1 saves memory when the cores
+        are busy anyway)."""
+        params = [] if self._threads is None else [cv2.CAP_PROP_N_THREADS, self._threads]
+        return cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, params)
 
     def _time(self, pos_ms: float) -> float:
         """Seconds of the frame just read: container time if usable, else previous + 1/fps."""
@@ -181,6 +189,44 @@ class FileSource(VideoSource):
         self._last_t = t
         self._index += 1
         return frame
+
+    def seek(self, t: float) -> None:
+        """Continue from the first frame whose container time is >= ``t`` - 1 ms.
+
+        Used to decode one part of a video (see :mod:`posecheck.segments`). OpenCV's seek
+        lands on a key frame and decodes forward; when it lands past ``t`` (some
+        containers), the file is reopened and decoded forward from the start instead, so
+        no frame at or after ``t`` is ever skipped. Frame indices after a seek are
+        estimated from the frame rate (they only serve the "ended early" message).
+        """
+        if self._cap is None:
+            raise SourceError(f"{self.path} is closed")
+        want = max(0.0, t) - 0.001
+        cap = self._cap
+        cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, t) * 1000.0)
+        ok, bgr = cap.read()
+        landed = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if not ok or not math.isfinite(landed) or landed > want + 0.002:
+            cap.release()
+            cap = self._cap = self._open()
+            cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+            ok = False
+            while cap.grab():
+                landed = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                if landed >= want:
+                    ok, bgr = cap.retrieve()
+                    break
+        else:  # landed early (the key frame before t): step forward to t
+            while ok and landed < want:
+                ok, bgr = cap.read()
+                landed = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        self._first = bgr if ok else None
+        self._last_t = None
+        self._index = round((landed if ok else max(0.0, t)) * (self.fps or FALLBACK_FPS))
+        if not ok:  # nothing at or after t: the file ends before
+            self._note_end()
+            self._cap.release()
+            self._cap = None
 
     def _note_end(self) -> None:
         if self.frame_count is not None and self._index < self.frame_count - 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,6 @@ MODELS = ROOT / "models"
 def root() -> Path:
     """The repository root."""
     return ROOT
-
-import sys
 
 # Test-support modules (e.g. the synthetic skeleton generator tests/skeleton.py) are
 # importable from every test folder.

@@ -45,6 +45,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--db", metavar="PATH", help="history database (default: $POSECHECK_DB "
                    "or the user data folder)")
     p.add_argument("--no-store", action="store_true", help="do not record in the history")
+    p.add_argument("--force", action="store_true", help="record in the history even when "
+                   "this input was recorded before (default: once per file content)")
+    p.add_argument("--pose-workers", type=int, metavar="N", help="pose model processes "
+                   "sharing one video, each inferring a part of it (default: one per core "
+                   "with --no-video, else 1; 1 = exactly one pass)")
     p.set_defaults(func=run)
 
 
@@ -56,10 +61,12 @@ def _options(args: argparse.Namespace) -> Any:
                           f"{args.threshold:g}.")
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}.")
+    if args.pose_workers is not None and args.pose_workers < 1:
+        raise ConfigError(f"--pose-workers must be at least 1, got {args.pose_workers}.")
     opts = AnalyseOptions(stretch=args.stretch, threshold_deg=args.threshold, out_dir=args.out,
                           video=not args.no_video, model_path=args.model, mot=args.mot,
                           neutral=not args.no_neutral, smooth=not args.raw,
-                          progress=sys.stderr.isatty())
+                          progress=sys.stderr.isatty(), pose_workers=args.pose_workers)
     stretches_for(opts)  # an unknown --stretch is one error before any work
     return opts
 
@@ -73,11 +80,12 @@ def _check_model(args: argparse.Namespace, inputs: list[Path]) -> None:
         verify_model(args.model)
 
 
-def _store_result(store: Any, result: Any) -> str:
+def _store_result(store: Any, result: Any, force: bool) -> str:
     if store is None or result.summary is None:
         return ""
-    if store.add_session(result.summary) is None:
-        return " [already in history]"
+    session_id, added = store.add_or_find(result.summary, force=force)
+    if not added:
+        return f" [already in history as session {session_id}; --force records it again]"
     return ""
 
 
@@ -93,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     store = _open_store(args)
     try:
         def report(result: Any) -> None:
-            print(result_line(result) + _store_result(store, result), flush=True)
+            print(result_line(result) + _store_result(store, result, args.force), flush=True)
 
         results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
     finally:

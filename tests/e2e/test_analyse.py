@@ -144,11 +144,13 @@ def test_results_are_recorded_once_in_the_history(tmp_path: Path,
     assert main(args) == 0
     assert "already in history" not in capsys.readouterr().out
     assert main(args) == 0  # a duplicate is reported, not an error
-    assert "already in history" in capsys.readouterr().out
+    assert "already in history as session 1; --force" in capsys.readouterr().out
+    assert main([*args, "--force"]) == 0  # asked for: recorded again
+    assert "already in history" not in capsys.readouterr().out
     from posecheck.store import Store
 
     with Store.open(db) as store:
-        assert len(store.sessions()) == 1
+        assert len(store.sessions()) == 2  # once, and once more with --force
 
 
 def test_analyse_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]):
@@ -160,6 +162,8 @@ def test_analyse_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]):
     assert len(err) == 1 and err[0].startswith("Error: Unknown stretch 'splits'")
     assert main(["analyse", str(SAMPLE_LANDMARKS), "--threshold", "400", "--no-store"]) == 1
     assert capsys.readouterr().err.startswith("Error: --threshold")
+    assert main(["analyse", str(SAMPLE_LANDMARKS), "--pose-workers", "0", "--no-store"]) == 1
+    assert capsys.readouterr().err.startswith("Error: --pose-workers")
     assert main(["analyse", "/nonexistent/folder/*.mp4", "--no-store"]) == 1
 
 
@@ -179,3 +183,27 @@ def test_the_command_module_imports_no_heavy_library():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=60)
     assert proc.stdout.strip() == "[]"
+
+
+def test_parts_inferred_side_by_side_match_one_pass_on_real_footage(tmp_path, monkeypatch):
+    """The real model, the real seek: every frame once, in order, and landmarks that differ
+    from a single pass only by MediaPipe's tracking jitter (docs/analyse.md)."""
+    from posecheck.analysis import AnalyseOptions, analyse_file
+
+    monkeypatch.setattr("posecheck.segments.MIN_PART_FRAMES", 20)
+    runs = {}
+    for workers in (1, 2):
+        out = tmp_path / str(workers)
+        result = analyse_file(SAMPLE, out, AnalyseOptions(
+            out_dir=tmp_path, video=False, progress=False, pose_workers=workers))
+        assert result.ok, result.error
+        runs[workers] = [json.loads(line) for line in
+                         (out / "landmarks.jsonl").read_text().splitlines()]
+    one, two = runs[1], runs[2]
+    assert [f["t"] for f in one] == [f["t"] for f in two] and len(one) == 100
+    assert all(f["landmarks"] is not None for f in two)
+    legs = np.array([np.abs(np.array(a["landmarks"])[23:29, :2]
+                            - np.array(b["landmarks"])[23:29, :2]).max()
+                     for a, b in zip(one, two, strict=True)])
+    assert legs[:40].max() == 0.0  # the first part is the same pass
+    assert np.median(legs) < 0.005 and legs.max() < 0.03

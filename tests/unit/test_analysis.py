@@ -356,7 +356,8 @@ def small_video(tmp_path: Path) -> Path:
 def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video, monkeypatch):
     import cv2
 
-    monkeypatch.setattr("posecheck.analysis.pose_estimator_for", lambda options: FakeEstimator())
+    monkeypatch.setattr("posecheck.analysis.pose_estimator_for",
+                        lambda options, instance=0: FakeEstimator())
     out = tmp_path / "clip"
     result = analyse_file(small_video, out, opts(tmp_path))
     assert result.ok, result.error
@@ -376,11 +377,81 @@ def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video
     cap.release()
 
 
+class FakeStreamingEstimator(FakeEstimator):
+    """Streams like PoseWorker; its pose depends on the frame alone (its grey level shifts
+    the landmarks), with no tracking, so a video cut into parts must give exactly the
+    poses of one pass."""
+
+    def detect(self, image: np.ndarray, t: float) -> PoseFrame:
+        pose = super().detect(image, t)
+        landmarks = pose.landmarks.copy()
+        landmarks[:, 0] += float(image.mean()) / 2550.0
+        return PoseFrame(pose.t, pose.image_size, landmarks, pose.world_landmarks)
+
+    def detect_stream(self, items, depth: int = 2):
+        for tag, image, t in items:
+            yield tag, self.detect(image, t)
+
+
+def _outputs(out: Path) -> dict[str, object]:
+    summary = json.loads((out / "summary.json").read_text())
+    summary.pop("started_at")  # the one field that may differ: the clock
+    return {"landmarks": (out / "landmarks.jsonl").read_text(),
+            "frames": (out / "frames.csv").read_text(), "summary": summary}
+
+
+@pytest.mark.parametrize("video", [False, True])
+def test_a_video_cut_into_parts_gives_exactly_the_outputs_of_one_pass(
+        tmp_path, small_video, monkeypatch, video):
+    import cv2
+
+    made: list[int] = []
+
+    def estimator(options, instance=0):
+        made.append(instance)
+        return FakeStreamingEstimator()
+
+    monkeypatch.setattr("posecheck.analysis.pose_estimator_for", estimator)
+    monkeypatch.setattr("posecheck.segments.MIN_PART_FRAMES", 5)
+    one = analyse_file(small_video, tmp_path / "one", opts(tmp_path, video=video,
+                                                           pose_workers=1))
+    assert made == [0]
+    parts = analyse_file(small_video, tmp_path / "parts", opts(tmp_path, video=video,
+                                                               pose_workers=2))
+    assert made == [0, 0, 1]  # the second part had a model of its own
+    assert one.ok and parts.ok, (one.error, parts.error)
+    a, b = _outputs(tmp_path / "one"), _outputs(tmp_path / "parts")
+    assert len(a["landmarks"].splitlines()) == 20
+    assert a == b
+    if video:
+        cap = cv2.VideoCapture(str(tmp_path / "parts" / "annotated.mp4"))
+        assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 20
+        cap.release()
+
+
+def test_a_failing_part_fails_the_input_and_leaves_no_thread(tmp_path, small_video,
+                                                             monkeypatch):
+    class Broken(FakeStreamingEstimator):
+        fail_at = 2
+
+    monkeypatch.setattr("posecheck.analysis.pose_estimator_for",
+                        lambda options, instance=0: Broken() if instance else
+                        FakeStreamingEstimator())
+    monkeypatch.setattr("posecheck.segments.MIN_PART_FRAMES", 5)
+    before = threading.active_count()
+    result = analyse_file(small_video, tmp_path / "clip", opts(tmp_path, video=False,
+                                                               pose_workers=2))
+    assert not result.ok and "the model broke" in result.error
+    assert sorted(p.name for p in (tmp_path / "clip").iterdir()) == ["landmarks.jsonl"]
+    assert threading.active_count() == before
+
+
 @pytest.mark.parametrize("video", [True, False])
 def test_a_failure_mid_video_stops_every_thread_and_discards_the_results(
         tmp_path, small_video, monkeypatch, video):
     monkeypatch.setattr(FakeEstimator, "fail_at", 5)
-    monkeypatch.setattr("posecheck.analysis.pose_estimator_for", lambda options: FakeEstimator())
+    monkeypatch.setattr("posecheck.analysis.pose_estimator_for",
+                        lambda options, instance=0: FakeEstimator())
     out = tmp_path / "clip"
     before = threading.active_count()
     result = analyse_file(small_video, out, opts(tmp_path, video=video))
@@ -394,6 +465,7 @@ def test_a_programming_error_mid_video_propagates_without_hanging(tmp_path, smal
                                                                     monkeypatch):
     monkeypatch.setattr(FakeEstimator, "fail_at", 3)
     monkeypatch.setattr(FakeEstimator, "error", RuntimeError)
-    monkeypatch.setattr("posecheck.analysis.pose_estimator_for", lambda options: FakeEstimator())
+    monkeypatch.setattr("posecheck.analysis.pose_estimator_for",
+                        lambda options, instance=0: FakeEstimator())
     with pytest.raises(RuntimeError, match="the model broke"):
         analyse_file(small_video, tmp_path / "clip", opts(tmp_path))

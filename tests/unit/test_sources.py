@@ -305,3 +305,54 @@ def test_paced_file_delivers_file_times_in_order(tmp_path: Path) -> None:
 def test_unopenable_cameras_and_streams(spec: str | int, message: str) -> None:
     with pytest.raises(SourceError, match=message):
         open_source(spec)
+
+
+# ------------------------------------------------------------------------------- seek
+def _all_frames(path: Path) -> list[tuple[float, np.ndarray]]:
+    with FileSource(path) as src:
+        return [(f.t, f.image) for f in src]
+
+
+@pytest.mark.parametrize("video", ["synthetic", "sample"])
+def test_seek_continues_at_the_first_frame_at_or_after_t_with_identical_pixels(
+        tmp_path: Path, video: str) -> None:
+    path = write_video(tmp_path / "v.mp4", n=8) if video == "synthetic" \
+        else SAMPLES / "pose2sim_cam01.mp4"  # H.264, key frames far apart
+    frames = _all_frames(path)
+    times = [t for t, _ in frames]
+    for target in (0.0, times[7], times[7] + 0.001, times[len(times) // 2], times[-1]):
+        with FileSource(path, threads=1) as src:
+            src.seek(target)
+            got = [(f.t, f.image) for f in src]
+        first = next(i for i, t in enumerate(times) if t >= target - 0.001)
+        assert [t for t, _ in got] == times[first:]
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in
+                   zip(got, frames[first:], strict=True))
+
+
+def test_seek_past_the_end_reads_nothing(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "v.mp4", n=8)
+    with FileSource(path) as src:
+        src.seek(100.0)
+        assert src.read() is None
+        assert src.error is None  # the file is complete: nothing is missing
+
+
+def test_seek_into_the_damaged_end_of_a_file_says_it_ended_early(tmp_path: Path) -> None:
+    data = bytearray((SAMPLES / "pose2sim_cam01.mp4").read_bytes())
+    moov = data.find(b"moov") - 4  # the index is at the end of this file: keep it
+    data[250_000:moov] = bytes(moov - 250_000)  # the later frames are gone
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    with FileSource(path) as src:
+        src.seek(1.5)  # of 1.65 s
+        rest = list(src)
+    assert rest == []
+    assert src.error is not None and "ended early" in src.error
+
+
+def test_seek_on_a_closed_source_is_refused(tmp_path: Path) -> None:
+    src = FileSource(write_video(tmp_path / "v.mp4"))
+    src.close()
+    with pytest.raises(SourceError, match="closed"):
+        src.seek(0.1)
