@@ -731,10 +731,17 @@ def _plot(out_dir: Path, run: _Run, summary: dict[str, Any]) -> Path:
     s = run.outputs.series
     holds = {side: summary["sides"][side]["holds"] for side in SIDES}
     single = len(run.session.stretches) == 1
+    targets = None
+    if not single:  # e.g. both rotation stretches: each one's entry threshold
+        thr = {st.id: run.session.pairs[(st.id, SIDES[0])].threshold_deg
+               for st in run.session.stretches}  # --threshold moves the first one
+        targets = [(st.direction * thr[st.id],
+                    f"{'IR' if st.direction > 0 else 'ER'} target {thr[st.id]:.0f}\u00b0")
+                   for st in run.session.stretches if st.measure == "rotation_deg"]
     return plot_angles(out_dir / "angles.png", s.t, s.rotation, measured=s.measured,
                        holds_by_side=holds, threshold_deg=summary.get("threshold_deg"),
                        stretch=run.session.primary if single else None,
-                       title=Path(summary["input"]).name)
+                       title=Path(summary["input"]).name, targets=targets)
 
 
 def _analyse(path: Path, out_dir: Path, options: AnalyseOptions) -> InputResult:

@@ -30,6 +30,16 @@ from posecheck.types import FrameResult, Hold
 
 _MEASURE_NAME = {"rotation_deg": "hip rotation", "hip_abduction_deg": "hip abduction",
                  "hip_flexion_deg": "hip flexion", "knee_flexion_deg": "knee flexion"}
+# what a measure is called in a stretch whose direction is -1 (a smaller angle is deeper)
+_OPPOSITE_NAME = {"rotation_deg": "hip external rotation", "hip_abduction_deg": "hip adduction",
+                  "hip_flexion_deg": "hip extension", "knee_flexion_deg": "knee extension"}
+
+
+def measured_label(stretch: Stretch) -> str:
+    """The legend name of a stretch's measured angle, in its direction (deeper = larger):
+    e.g. "hip adduction" for a stretch measuring abduction with direction -1."""
+    names = _MEASURE_NAME if stretch.direction > 0 else _OPPOSITE_NAME
+    return names.get(stretch.measure, stretch.measure)
 
 
 def _nan(v: float | None) -> float:
@@ -79,6 +89,7 @@ def plot_angles(
     threshold_deg: float | None = None,
     stretch: Stretch | None = None,
     title: str = "",
+    targets: Sequence[tuple[float, str]] | None = None,
 ) -> Path:
     """Draw the angles over time, one panel per side, and save a PNG atomically.
 
@@ -87,7 +98,8 @@ def plot_angles(
     direction; drawn only when the stretch measures something other than rotation.
     ``holds_by_side``: side -> holds (:class:`Hold` or summary dicts with start_s/end_s),
     shaded. ``threshold_deg`` (default: the stretch's) is drawn as a dashed line when a
-    stretch is given. Returns ``path``.
+    stretch is given; ``targets`` instead draws these ``(level on the plotted axis, label)``
+    lines (e.g. the IR and the ER targets of a run without a stretch). Returns ``path``.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -99,13 +111,16 @@ def plot_angles(
                              f"expected {t_arr.shape} like t")
     thr = threshold_deg if threshold_deg is not None else (
         stretch.threshold_deg if stretch is not None else None)
+    level = threshold_level(stretch, thr)
+    if targets is None:
+        targets = [] if level is None or thr is None else [(level, f"target {thr:.0f}\u00b0")]
     fig = Figure(figsize=(10, 6.5), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, 1, sharex=True)
     for ax, side in zip(axes, SIDES, strict=True):
         _side_panel(ax, side, t_arr, rotation.get(side),
                     None if measured is None else measured.get(side),
-                    (holds_by_side or {}).get(side, ()), thr, stretch)
+                    (holds_by_side or {}).get(side, ()), targets, stretch)
     axes[-1].set_xlabel("time (s)")
     _figure_legend(fig, axes)
     fig.suptitle(title or (stretch.name if stretch is not None else "Hip rotation"),
@@ -116,25 +131,20 @@ def plot_angles(
 
 
 def _side_panel(ax: Any, side: str, t: np.ndarray, rotation: Any, measured: Any,
-                holds: Sequence[Hold | Mapping[str, Any]], thr: float | None,
-                stretch: Stretch | None) -> None:
+                holds: Sequence[Hold | Mapping[str, Any]],
+                targets: Sequence[tuple[float, str]], stretch: Stretch | None) -> None:
     """One side's panel: rotation (and measured) lines, holds, threshold, IR/ER labels."""
     for i, h in enumerate(holds):
         a, b = _hold_span(h)
         ax.axvspan(a, b, color="tab:green", alpha=0.15, label="hold" if i == 0 else None)
     ax.axhline(0.0, color="0.4", lw=0.8)
     if rotation is not None:
-        ax.plot(t, np.asarray(rotation, float), color="tab:blue", lw=1.6,
-                label="hip rotation (IR +, ER -)")
+        _line(ax, t, rotation, "tab:blue", "hip rotation (IR +, ER -)")
     other = stretch is not None and stretch.measure != "rotation_deg"
     if other and measured is not None:
-        name = _MEASURE_NAME.get(stretch.measure, stretch.measure)
-        ax.plot(t, np.asarray(measured, float), color="tab:orange", lw=1.6,
-                label=f"{name} (stretch direction, deeper +)")
-    level = threshold_level(stretch, thr)
-    if level is not None and thr is not None:
-        ax.axhline(level, color="tab:red", ls="--", lw=1.2,
-                   label=f"target {thr:.0f}" + chr(176))
+        _line(ax, t, measured, "tab:orange", f"{measured_label(stretch)} (deeper +)")
+    for (level, label), colour in zip(targets, ("tab:red", "tab:purple"), strict=False):
+        ax.axhline(level, color=colour, ls="--", lw=1.2, label=label)
     # label the zero line: internal rotation above it, external below
     tr = ax.get_yaxis_transform()
     ax.text(1.005, 0.0, "IR \u2191", transform=tr, va="bottom", fontsize=9, color="0.25")
@@ -142,6 +152,19 @@ def _side_panel(ax: Any, side: str, t: np.ndarray, rotation: Any, measured: Any,
     ax.set_title(f"{side.capitalize()} hip", loc="left", fontsize=11)
     ax.set_ylabel("angle (deg)" if other else "hip rotation (deg)")
     ax.grid(True, alpha=0.3)
+
+
+def _line(ax: Any, t: np.ndarray, values: Any, colour: str, label: str) -> None:
+    """A series as a line, NaN = gap; a value with gaps on both sides (a line cannot
+    show it) as a dot, so every measured value is visible."""
+    y = np.asarray(values, float)
+    ax.plot(t, y, color=colour, lw=1.6, label=label)
+    ok = np.isfinite(y)
+    before = np.concatenate([[False], ok[:-1]])
+    after = np.concatenate([ok[1:], [False]])
+    alone = ok & ~before & ~after
+    if alone.any():
+        ax.plot(t[alone], y[alone], "o", color=colour, ms=3.5)
 
 
 def _figure_legend(fig: Any, axes: Sequence[Any]) -> None:

@@ -251,7 +251,9 @@ class Annotator:
         if result.status:
             lines += [(x, 0.7, 2, WHITE) for x in ctx.wrap(ascii_text(result.status), 0.7, 2,
                                                             width)]
-        for warn in result.warnings[:3]:
+        # the status often is the first warning ("step back: ..."): say it once
+        warnings = [w_ for w_ in result.warnings if w_.text != result.status]
+        for warn in warnings[:3]:
             lines += [(x, 0.6, 2, AMBER) for x in ctx.wrap("! " + ascii_text(warn.text), 0.6, 2,
                                                             width)[:2]]
         for note in (info.people_note, info.sound_note):

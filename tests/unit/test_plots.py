@@ -84,3 +84,41 @@ def test_plot_angles_rejects_mismatched_arrays(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="rotation\\['left'\\]"):
         plot_angles(tmp_path / "a.png", t, {"left": rot["left"][:-1]})
     assert not (tmp_path / "a.png").exists()
+
+
+def test_measured_angle_is_named_in_the_stretch_direction() -> None:
+    from dataclasses import replace
+
+    from posecheck.plots import measured_label
+
+    assert measured_label(ABD) == "hip abduction"
+    assert measured_label(replace(ABD, direction=-1)) == "hip adduction"  # deep-glute
+    assert measured_label(ER) == "hip external rotation"
+
+
+def _png(tmp_path: Path, name: str, rot: dict, **kw) -> bytes:
+    t = np.arange(60) / 30.0
+    return plot_angles(tmp_path / name, t, rot, **kw).read_bytes()
+
+
+def test_a_lone_measured_value_is_drawn_as_a_dot() -> None:
+    from matplotlib.figure import Figure
+
+    from posecheck.plots import _line
+
+    t = np.arange(8) / 30.0
+    y = np.array([np.nan, 5.0, np.nan, 1.0, 2.0, np.nan, np.nan, -18.0])
+    ax = Figure().subplots()
+    _line(ax, t, y, "tab:blue", "rotation")
+    line, dots = ax.lines  # the line (with its gaps) and the dots a line cannot show
+    assert np.array_equal(line.get_ydata(), y, equal_nan=True)
+    assert list(dots.get_ydata()) == [5.0, -18.0] and dots.get_marker() == "o"
+
+
+def test_target_lines_are_drawn_on_both_panels(tmp_path: Path) -> None:
+    t, rot = series()
+    targets = [(20.0, "IR target 20"), (-25.0, "ER target 25")]
+    with_targets = plot_angles(tmp_path / "a.png", t, rot, targets=targets).read_bytes()
+    without = plot_angles(tmp_path / "b.png", t, rot).read_bytes()
+    assert plot_angles(tmp_path / "c.png", t, rot).read_bytes() == without  # deterministic
+    assert with_targets != without

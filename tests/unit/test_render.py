@@ -195,3 +195,17 @@ def test_bad_inputs_rejected() -> None:
         OverlayInfo(active_side="middle")
     with pytest.raises(ValueError, match="uint8 RGB"):
         Annotator().annotate(np.zeros((H, W), np.uint8), make_result(), OverlayInfo())
+
+
+def test_a_warning_that_is_the_status_is_shown_once() -> None:
+    from dataclasses import replace
+
+    img = np.full((H, W, 3), 128, np.uint8)
+    text = "Step back: knees and ankles must be visible."
+    said_once = replace(make_result(pose=False, measured={}), status=text, warnings=())
+    also_warned = replace(said_once, warnings=(Warning_("not_visible", text),))
+    other = replace(said_once, warnings=(Warning_("pelvis", "Keep both sit bones down."),))
+    a, b, c = (Annotator().annotate(img, r, OverlayInfo()) for r in
+               (said_once, also_warned, other))
+    assert np.array_equal(a, b)  # the same text is not drawn a second time
+    assert not np.array_equal(a, c)  # a different warning is
