@@ -4,7 +4,7 @@ API::
 
     AnalyseOptions(stretch=None, threshold_deg=None, out_dir="posecheck-out", video=True,
                    model_path=None, mot=False, neutral=True, smooth=True,
-                   detect_max_side=960, progress=True)
+                   detect_max_side=960, progress=True, pose_workers=None)
     expand_inputs(specs) -> list[Path]            # files, folders, globs -> input files
     output_dirs(inputs, out_root) -> list[Path]   # one folder per input, same stems suffixed
     analyse_file(path, out_dir, options) -> InputResult      # never raises for a bad input
@@ -19,8 +19,10 @@ straight into the session. Results land in ``out_dir``: ``summary.json``, ``fram
 ``angles.png`` and, with ``mot=True``, ``angles.mot``. Every file is written atomically.
 
 Speed: a pipeline of threads joined by small bounded queues. Decoding (and downscaling)
-runs in one thread, pose inference in the calling thread, the session and the per-frame
-writers in another, drawing and encoding the annotated video in a fourth. MediaPipe gets
+runs in one thread, pose inference in a worker process fed by the calling thread, the
+session and the per-frame writers in another thread, drawing and encoding the annotated
+video in a fourth. Without the annotated video, the later part of a long enough video is
+inferred meanwhile by a second worker process (:mod:`posecheck.segments`). MediaPipe gets
 the frame downscaled so its longest side is at most ``detect_max_side`` px (the model
 input is 256x256 px; normalized landmarks stay within a few thousandths of the full-size
 ones, see docs/analyse.md); landmarks are reported for the full-size frame. The annotated
