@@ -455,7 +455,7 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     workers = pose_workers(options)
     # several model processes keep every core busy: one decoder thread each then, fewer
     # frames held (memory), and matplotlib imported at the end, when the decoders are gone
-    with FileSource(path, threads=1 if workers > 1 else None) as source, \
+    with FileSource(path, threads=1 if workers > 1 or _IN_POOL else None) as source, \
             ThreadPoolExecutor(4, thread_name_prefix="posecheck-analyse") as pool:
         est = pose_estimator_for(options)
         parts = plan_parts(source.frame_count, source.fps, workers) \
@@ -787,10 +787,16 @@ def analyse_file(path: Path, out_dir: Path, options: AnalyseOptions) -> InputRes
 
 
 # ------------------------------------------------------------------------- batches
+_IN_POOL = False  # set in the processes of a several-file run (:func:`_init_worker`)
+
+
 def _init_worker() -> None:
-    """Worker processes: one OpenCV thread each, so N workers do not fight over cores."""
+    """Worker processes: one OpenCV thread and one decoder thread each, so N workers do not
+    fight over cores."""
     import cv2
 
+    global _IN_POOL
+    _IN_POOL = True
     cv2.setNumThreads(1)
 
 

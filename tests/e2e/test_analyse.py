@@ -207,3 +207,21 @@ def test_parts_inferred_side_by_side_match_one_pass_on_real_footage(tmp_path, mo
                      for a, b in zip(one, two, strict=True)])
     assert legs[:40].max() == 0.0  # the first part is the same pass
     assert np.median(legs) < 0.005 and legs.max() < 0.03
+
+
+def test_videos_analysed_in_parallel_processes_give_the_sequential_results(tmp_path):
+    """--jobs 2: each file in a process of its own, with its own model process."""
+    import shutil
+
+    from posecheck.analysis import AnalyseOptions, analyse_many
+
+    src = ROOT / "samples" / "tfjs_pose_squats.mp4"
+    videos = [shutil.copy(src, tmp_path / f"{name}.mp4") for name in ("a", "b")]
+    got = {}
+    for jobs in (1, 2):
+        opts = AnalyseOptions(out_dir=tmp_path / f"out{jobs}", video=False, progress=False)
+        results = analyse_many([Path(v) for v in videos], opts, jobs=jobs)
+        assert all(r.ok for r in results), [r.error for r in results]
+        got[jobs] = [{k: r.summary[k] for k in MEASURED} for r in results]
+    assert got[1] == got[2]
+    assert got[1][0] == got[1][1]  # the same video gives the same numbers, in any process
