@@ -225,3 +225,43 @@ def test_videos_analysed_in_parallel_processes_give_the_sequential_results(tmp_p
         got[jobs] = [{k: r.summary[k] for k in MEASURED} for r in results]
     assert got[1] == got[2]
     assert got[1][0] == got[1][1]  # the same video gives the same numbers, in any process
+
+
+def test_ctrl_c_stops_a_two_model_run_at_once_and_cleanly(tmp_path):
+    import signal
+    import time
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_analyse import make_long_video
+
+    video = tmp_path / "long.mp4"
+    make_long_video(SAMPLE, 10, video)  # 1000 frames: two parts, ~15 s of work
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "posecheck", "analyse", str(video), "--no-video", "--out",
+         str(out), "--no-store"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not (out / "long").exists() or not any((out / "long").iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(1.5)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                              text=True).stdout.split()
+    assert len(children) >= 2  # the model processes are running
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.monotonic() - t0 < 10
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "Interrupted."
+    assert sorted(p.name for p in (out / "long").iterdir()) == ["landmarks.jsonl"]
+    def running(pid: str) -> bool:  # a zombie waiting for init has finished
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+        except (OSError, IndexError):
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(running(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [c for c in children if running(c)]  # none left behind

@@ -60,7 +60,9 @@ def test_ctrl_c_still_saves_what_was_measured(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "posecheck", "live", "--source", str(VIDEO), "--headless",
          "--no-store", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True,
+        # a shell's background job ignores SIGINT, and a child would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not (out / "landmarks.jsonl").exists() and not list(out.glob(".landmarks*")):
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
