@@ -1,7 +1,8 @@
 """Benchmark ``posecheck analyse`` against the naive tutorial loop, and measure its memory.
 
 Run: ``python benchmarks/bench_analyse.py [VIDEO] [--repeats N] [--long-factor K]``
-(default video: samples/pose2sim_cam01.mp4, 1080x1920, 100 frames).
+(default video: samples/pose2sim_cam01.mp4, 1080x1920, 100 frames = 1.7 s, and the same
+played 10 times = 17 s; memory on that and on the video played 2K times).
 
 What it prints (one run, side by side, interleaved repeats, medians), on the
 video and on a K times longer synthetic one (its frames played forward, backward, ...):
@@ -16,9 +17,10 @@ video and on a K times longer synthetic one (its frames played forward, backward
 2. Landmark agreement between detection on the full-size frame and on the frame
    downscaled to a longest side of 960 px (what analyse hands MediaPipe): max and median
    absolute difference of normalized x, y.
-3. Peak RSS of one analyse run (a fresh process each) on the video and on a K times longer
-   synthetic video (the frames repeated), plus the per-frame growth, extrapolated to a
-   10-minute 60 fps video.
+3. Peak memory of one analyse run (a fresh process each, with its pose model processes:
+   resident (shared pages once), summed RSS, largest process), with and without the
+   annotated video, on the K and 2K times longer videos, and the growth per frame between
+   the two, extrapolated to a 10-minute 60 fps video.
 
 Only the standard library, numpy, cv2, mediapipe and posecheck.
 """
@@ -26,6 +28,7 @@ Only the standard library, numpy, cv2, mediapipe and posecheck.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -33,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -97,8 +101,17 @@ def throughput(video: Path, model: Path, repeats: int, tmp: Path) -> None:
         runs["analyse"].append(timed(analyse_once, video, tmp / "v", True))
     med = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
     cpu = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
-    print(f"throughput on {video.name} ({repeats} interleaved repeats, medians; load average "
-          f"{load0:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    from posecheck.analysis import AnalyseOptions, pose_workers
+    from posecheck.segments import plan_parts
+
+    cap = cv2.VideoCapture(str(video))
+    n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    parts = {v: len(plan_parts(n, fps, pose_workers(AnalyseOptions(video=v)))) for v in (0, 1)}
+    print(f"throughput on {video.name}, {n} frames = {n / fps:.1f} s ({repeats} interleaved "
+          f"repeats, medians; load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores; model processes: --no-video {parts[0]}, with video "
+          f"{parts[1]}):")
     for k, v in runs.items():
         print(f"  {k:20s} {med[k]:6.1f} fps  {cpu[k]:5.1f} CPU ms/frame   runs: "
               f"{', '.join(f'{x[0]:.1f}' for x in v)}")
@@ -166,7 +179,7 @@ def make_long_video(video: Path, factor: int, path: Path) -> int:
 
 
 _MEMORY_CHILD = """
-import sys, threading, time
+import json, sys, threading, time
 from pathlib import Path
 sys.path.insert(0, {bench_dir!r})
 from bench_analyse import analyse_once
@@ -176,43 +189,61 @@ def status(pid, key):
     with open(f"/proc/{{pid}}/status") as f:
         return int(next(l for l in f if l.startswith(key)).split()[1])
 
-def pss(pid):
-    with open(f"/proc/{{pid}}/smaps_rollup") as f:
-        return int(next(l for l in f if l.startswith("Pss:")).split()[1])
+def resident(pids):
+    # kB resident in any of pids, pages of one file shared by several counted once:
+    # private pages of each process + per mapped file the most any process has of it
+    private, shared = 0, {{}}
+    for pid in pids:
+        key = None
+        with open(f"/proc/{{pid}}/smaps") as f:
+            for line in f:
+                head = line.split(None, 1)[0]
+                if "-" in head and not head.endswith(":"):  # a mapping's header line
+                    parts = line.split()
+                    key = parts[5] if len(parts) > 5 else (pid, parts[0])
+                elif head in ("Private_Clean:", "Private_Dirty:"):
+                    private += int(line.split()[1])
+                elif head in ("Shared_Clean:", "Shared_Dirty:"):
+                    kb = int(line.split()[1])
+                    if kb:
+                        shared[key, head] = max(shared.get((key, head), 0), kb)
+    return private + sum(shared.values())
 
-peak = {{"rss": 0, "pss": 0, "n": 0}}
+series = []  # (s since start, summed RSS kB, resident kB shared pages once, processes)
 done = threading.Event()
+t0 = time.perf_counter()
 
 def sample():
-    while not done.wait(0.1):
+    while not done.wait(0.25):
         pids = ["self"] + [w._proc.pid for w in list(pose_worker._SHARED.values())]
         try:
             rss = sum(status(p, "VmRSS:") for p in pids)
-            pssv = sum(pss(p) for p in pids)
-        except (OSError, StopIteration):
+            used = resident(pids)
+        except (OSError, StopIteration, ValueError):
             continue
-        peak["rss"] = max(peak["rss"], rss)
-        peak["pss"] = max(peak["pss"], pssv)
-        peak["n"] = max(peak["n"], len(pids))
+        series.append((time.perf_counter() - t0, rss, used, len(pids)))
 
 threading.Thread(target=sample, daemon=True).start()
-analyse_once(Path({video!r}), Path({out!r}), {with_video!r})
+frames = analyse_once(Path({video!r}), Path({out!r}), {with_video!r})
 done.set()
 hwm = [status("self", "VmHWM:")] + [status(w._proc.pid, "VmHWM:")
                                      for w in pose_worker._SHARED.values()]
-print(peak["rss"], peak["pss"], max(hwm), peak["n"])
+print(json.dumps({{"series": series, "hwm": max(hwm), "frames": frames,
+                  "seconds": time.perf_counter() - t0}}))
 """
 
 
-def peak_memory_mb(video: Path, out: Path, with_video: bool) -> tuple[float, float, float, int]:
-    """Memory of a fresh process running one analyse, with its pose worker processes.
+def memory_run(video: Path, out: Path, with_video: bool) -> dict[str, Any]:
+    """Memory of a fresh process running one analyse, with its pose model processes.
 
-    Returns (peak of the summed RSS, peak of the summed PSS, largest single-process peak
-    RSS (VmHWM), processes), in MB, sampled every 0.1 s. RSS counts the shared libraries
-    (MediaPipe, OpenCV) once per process; PSS splits shared pages between the processes
-    that map them, so its sum is what the run really occupies. Read from /proc by the
-    child itself: the rusage of a child forked from this process would count this
-    process's memory too.
+    Sampled every 0.25 s from /proc by the child itself (the rusage of a child forked from
+    this process would count this process's memory too): ``series`` of (s, summed RSS kB,
+    resident kB, processes), ``hwm`` the largest single-process peak RSS (kB), ``frames``,
+    ``seconds``. Summed RSS counts the pages of the shared libraries (MediaPipe, OpenCV)
+    once per process; "resident" counts them once (private pages of every process plus,
+    per mapped file, the most any one process has resident): what the run occupies. (PSS
+    would divide shared pages also with unrelated processes that map the same libraries,
+    e.g. this benchmark after its tutorial loop, and so depend on what else runs.)
     """
     code = _MEMORY_CHILD.format(bench_dir=str(Path(__file__).parent), video=str(video),
                                 out=str(out), with_video=with_video)
@@ -220,38 +251,42 @@ def peak_memory_mb(video: Path, out: Path, with_video: bool) -> tuple[float, flo
                           check=False)
     if proc.returncode != 0:
         raise SystemExit(f"analyse process failed ({proc.returncode}): {proc.stderr[-500:]}")
-    rss, pss, hwm, n = (int(x) for x in proc.stdout.split()[-4:])
-    return rss / 1024.0, pss / 1024.0, hwm / 1024.0, n
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def memory(videos: list[Path], tmp: Path) -> None:
-    """Peak memory on two lengths of the same footage, and the growth per frame."""
-    counts = [int(cv2.VideoCapture(str(v)).get(cv2.CAP_PROP_FRAME_COUNT)) for v in videos]
-    print("peak memory of one analyse (this process + its pose model processes, sampled "
-          "every 0.1 s; fresh process each):")
+    """Peak memory on two lengths of the same footage, and the growth per frame between."""
+    print("memory of one analyse (this process + its pose model processes, sampled every "
+          "0.25 s; a fresh process each; resident = shared pages once):")
     for with_video in (False, True):
         label = "with annotated video" if with_video else "--no-video"
-        rows = [peak_memory_mb(v, tmp / "mem", with_video) for v in videos]
-        for v, n, (rss, pss, hwm, procs) in zip(videos, counts, rows, strict=True):
-            print(f"  {label:20s} {v.name}: {n} frames, {procs} processes -> summed RSS "
-                  f"{rss:.0f} MB, summed PSS {pss:.0f} MB, largest process {hwm:.0f} MB")
-        (n0, n1), (p0, p1) = counts, (rows[0][1], rows[1][1])
-        # a sampled peak varies by a few MB from run to run: only a difference beyond
-        # NOISE_MB is taken as growth and extrapolated
-        growth_kb = (p1 - p0) * 1024 / max(1, n1 - n0) if p1 - p0 > NOISE_MB else 0.0
-        ten_min = p1 + growth_kb * (10 * 60 * 60 - n1) / 1024
-        print(f"  {label:20s} {n1 - n0} more frames: {p1 - p0:+.1f} MB summed PSS "
-              f"(noise ~{NOISE_MB:.0f} MB) -> growth {growth_kb:.2f} kB/frame -> 10 min at "
-              f"60 fps (36000 frames) ~{ten_min:.0f} MB summed PSS, "
-              f"~{rows[1][0] + growth_kb * (36000 - n1) / 1024:.0f} MB summed RSS "
-              "(target < 500)")
+        peaks = []
+        for video in videos:
+            run = memory_run(video, tmp / "mem", with_video)
+            s = np.array(run["series"], dtype=float)
+            used, rss, procs = s[:, 2].max() / 1024, s[:, 1].max() / 1024, int(s[:, 3].max())
+            peaks.append((run["frames"], used, rss))
+            print(f"  {label:20s} {video.name}: {run['frames']} frames, {procs} processes: "
+                  f"peak resident {used:.0f} MB, summed RSS {rss:.0f} MB, largest process "
+                  f"{run['hwm'] / 1024:.0f} MB")
+        (n0, u0, _), (n1, u1, r1) = peaks
+        # a sampled peak varies by a few MB from run to run: a difference within NOISE_MB
+        # is not taken as growth
+        g = (u1 - u0) * 1024 / max(1, n1 - n0) if abs(u1 - u0) > NOISE_MB else 0.0
+        ten = 10 * 60 * 60
+        print(f"  {label:20s} {n1 - n0} more frames: {u1 - u0:+.1f} MB (noise ~{NOISE_MB:.0f} "
+              f"MB) -> growth {g:.2f} kB/frame -> 10 min at 60 fps ({ten} frames) "
+              f"~{u1 + max(0.0, g) * (ten - n1) / 1024:.0f} MB resident, "
+              f"~{r1 + max(0.0, g) * (ten - n1) / 1024:.0f} MB summed RSS (target < 500)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", nargs="?", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--long-factor", type=int, default=3)
+    parser.add_argument("--long-factor", type=int, default=10,
+                        help="the longer clip is the video played K times (default 10: "
+                        "17 s for the sample, nearer a real stretch than its 1.7 s)")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["throughput", "landmarks", "memory"])
     args = parser.parse_args()
@@ -268,7 +303,6 @@ def main() -> None:
         if "landmarks" not in args.skip:
             landmark_agreement(args.video, model)
         if "memory" not in args.skip:
-            # two lengths that both run the same number of pose model processes
             longer = tmp / f"{args.video.stem}_x{2 * args.long_factor}.mp4"
             make_long_video(args.video, 2 * args.long_factor, longer)
             memory([long_video, longer], tmp)
