@@ -48,8 +48,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--force", action="store_true", help="record in the history even when "
                    "this input was recorded before (default: once per file content)")
     p.add_argument("--pose-workers", type=int, metavar="N", help="pose model processes "
-                   "sharing one video, each inferring a part of it (default: one per core "
-                   "with --no-video, else 1; 1 = exactly one pass)")
+                   "sharing one video, each inferring a part of it (default with --no-video: "
+                   "one per core, at most 2; else 1; 1 = exactly one pass)")
     p.set_defaults(func=run)
 
 
