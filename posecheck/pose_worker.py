@@ -20,6 +20,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import multiprocessing as mp
+import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
@@ -92,6 +94,27 @@ def _serve(conn: Connection) -> None:  # pragma: no cover - runs in the worker p
 
 # ---------------------------------------------------------------------------- parent side
 
+@contextlib.contextmanager
+def _main_file_hidden_if_missing() -> Iterator[None]:
+    """Let a spawned process start when ``__main__`` names a file that does not exist.
+
+    ``spawn`` re-runs the main script by its path in the child; for a script read from
+    standard input (``python - < script.py``) that path is ``<stdin>`` and the child dies.
+    The worker needs nothing from the main script, so the path is hidden while it starts.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    hide = (main is not None and path is not None and getattr(main, "__spec__", None) is None
+            and not os.path.exists(path))
+    if hide:
+        del main.__file__
+    try:
+        yield
+    finally:
+        if hide:
+            main.__file__ = path
+
+
 class PoseWorker:
     """A :class:`posecheck.pose.PoseEstimator` running in a child process.
 
@@ -107,7 +130,8 @@ class PoseWorker:
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child,), name="posecheck-pose",
                                  daemon=True)
-        self._proc.start()
+        with _main_file_hidden_if_missing():
+            self._proc.start()
         child.close()
         self._slots: dict[int, SharedMemory] = {}
         self.last_num_people = 0

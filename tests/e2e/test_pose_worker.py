@@ -79,3 +79,18 @@ def test_shared_worker_is_reused_and_replaced_when_dead(frames) -> None:
     a._proc.join()
     b = shared_worker()
     assert b is not a and b.detect(frames[0], 0.0).has_pose
+
+
+def test_the_worker_starts_from_a_script_read_from_stdin() -> None:
+    """``python - < script``: spawn must not try to re-run a main file named <stdin>."""
+    import subprocess
+    import sys
+
+    script = ("import numpy as np\n"
+              "from posecheck.pose_worker import PoseWorker\n"
+              "with PoseWorker() as w:\n"
+              "    print('pose:', w.detect(np.zeros((64, 64, 3), np.uint8), 0.0).landmarks)\n")
+    proc = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    assert "pose: None" in proc.stdout
