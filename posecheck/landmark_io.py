@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from posecheck.errors import LandmarkFileError
+from posecheck.errors import LandmarkFileError, PosecheckError
 from posecheck.landmarks import NUM_LANDMARKS
 from posecheck.types import PoseFrame
 
@@ -140,19 +138,16 @@ class LandmarkWriter:
     """
 
     def __init__(self, path: str | Path) -> None:
+        from posecheck.outputs import AtomicFile
+
         self.path = Path(path)
         self.count = 0
         self._last_t: float | None = None
-        directory = self.path.parent if str(self.path.parent) else Path(".")
+        self._file = AtomicFile(self.path, "w", newline="\n")
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                       dir=directory)
-        except OSError as exc:
-            raise LandmarkFileError(f"Cannot write landmark file {self.path}: "
-                                    f"{exc.strerror}") from None
-        self._tmp = Path(tmp)
-        os.chmod(self._tmp, 0o644)  # mkstemp makes it private; this is an ordinary output
-        self._fh: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+            self._fh: IO[str] | None = self._file.open()
+        except PosecheckError as exc:
+            raise LandmarkFileError(str(exc)) from None
 
     def write(self, frame: PoseFrame) -> None:
         """Append one frame (one line)."""
@@ -168,13 +163,11 @@ class LandmarkWriter:
         """Flush and move the file into place (idempotent)."""
         if self._fh is None:
             return
-        fh, self._fh = self._fh, None
-        fh.close()
+        self._fh = None
         try:
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
-            raise LandmarkFileError(f"Cannot write landmark file {self.path}: "
-                                    f"{exc.strerror}") from None
+            self._file.commit()
+        except PosecheckError as exc:
+            raise LandmarkFileError(str(exc)) from None
 
     def __enter__(self) -> LandmarkWriter:
         return self
