@@ -229,3 +229,22 @@ def mirror_frame(frame: PoseFrame) -> PoseFrame:
         * [-1, 1, 1, 1]
     return PoseFrame(t=frame.t, image_size=frame.image_size, landmarks=image,
                      world_landmarks=world)
+
+
+def ramp_profile(peak: float, *, rest_s: float = 3.0, ramp_s: float = 2.0,
+                 hold_s: float = 35.0) -> Callable[[float], float]:
+    """An angle over time (degrees, t in seconds): rest at 0, ramp to ``peak``, hold, ramp
+    back to 0 and stay there."""
+
+    def rot(t: float) -> float:
+        if t < rest_s:
+            return 0.0
+        if t < rest_s + ramp_s:
+            return peak * (t - rest_s) / ramp_s
+        if t < rest_s + ramp_s + hold_s:
+            return peak
+        if t < rest_s + 2 * ramp_s + hold_s:
+            return peak * (1 - (t - rest_s - ramp_s - hold_s) / ramp_s)
+        return 0.0
+
+    return rot

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from skeleton import Camera, LegPose, make_sequence
+from skeleton import Camera, LegPose, make_sequence, ramp_profile
 
 from posecheck.analysis import (
     AnalyseOptions,
@@ -34,28 +34,14 @@ from posecheck.types import PoseFrame
 FPS = 30.0
 
 
-def rotation_ramp(peak: float, rest_s: float = 2.0, ramp_s: float = 1.0, hold_s: float = 12.0):
-    """Rotation over time (degrees): rest at 0, ramp to ``peak``, hold, back to 0."""
-
-    def rot(t: float) -> float:
-        if t < rest_s:
-            return 0.0
-        if t < rest_s + ramp_s:
-            return peak * (t - rest_s) / ramp_s
-        if t < rest_s + ramp_s + hold_s:
-            return peak
-        return max(0.0, peak * (1 - (t - rest_s - ramp_s - hold_s) / ramp_s)) \
-            if peak > 0 else min(0.0, peak * (1 - (t - rest_s - ramp_s - hold_s) / ramp_s))
-
-    return rot
-
-
 def stretch_frames(seconds: float = 18.0) -> list[PoseFrame]:
     """Seated, facing the camera: left hip 30° IR, right hip 35° ER, held 12 s."""
+    left, right = (ramp_profile(peak, rest_s=2.0, ramp_s=1.0, hold_s=12.0)
+                   for peak in (30.0, -35.0))
     return make_sequence(
         int(seconds * FPS),
-        left=lambda t: LegPose(hip_flex=90, knee_flex=90, rot=rotation_ramp(30.0)(t)),
-        right=lambda t: LegPose(hip_flex=90, knee_flex=90, rot=rotation_ramp(-35.0)(t)),
+        left=lambda t: LegPose(hip_flex=90, knee_flex=90, rot=left(t)),
+        right=lambda t: LegPose(hip_flex=90, knee_flex=90, rot=right(t)),
         fps=FPS, camera=Camera())
 
 

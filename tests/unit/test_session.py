@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from skeleton import Camera, LegPose, Noise, make_sequence
+from skeleton import Camera, LegPose, Noise, make_sequence, ramp_profile
 
 from posecheck.session import Session
 from posecheck.stretches import load_catalogue
@@ -16,23 +16,6 @@ from posecheck.stretches import load_catalogue
 FPS = 30.0
 CAT = load_catalogue()
 IR, ER, GLUTE = CAT["internal-rotation"], CAT["external-rotation"], CAT["deep-glute"]
-
-
-def ramp_profile(peak: float, *, rest_s: float = 3.0, ramp_s: float = 2.0, hold_s: float = 35.0):
-    """Rotation over time: rest at 0, ramp to ``peak``, hold, ramp back to 0."""
-
-    def rot(t: float) -> float:
-        if t < rest_s:
-            return 0.0
-        if t < rest_s + ramp_s:
-            return peak * (t - rest_s) / ramp_s
-        if t < rest_s + ramp_s + hold_s:
-            return peak
-        if t < rest_s + 2 * ramp_s + hold_s:
-            return peak * (1 - (t - rest_s - ramp_s - hold_s) / ramp_s)
-        return 0.0
-
-    return rot
 
 
 def seated(rot_left=lambda t: 0.0, rot_right=lambda t: 0.0, seconds: float = 45.0,
