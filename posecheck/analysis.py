@@ -63,6 +63,7 @@ from posecheck.errors import PosecheckError
 from posecheck.landmarks import SIDES
 from posecheck.session import Session
 from posecheck.stretches import Stretch, get_stretch, load_catalogue
+from posecheck.summary import deg_text
 from posecheck.types import FrameResult, PoseFrame
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"})
@@ -859,10 +860,6 @@ def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseO
 
 
 # ------------------------------------------------------------------------- reporting
-def _deg(value: float | None) -> str:
-    return "--" if value is None else f"{value:.0f}°"
-
-
 def result_line(result: InputResult) -> str:
     """One line per input: frames, person frames, peak IR/ER per side, holds, output folder.
 
@@ -876,8 +873,8 @@ def result_line(result: InputResult) -> str:
     sides = []
     for side in SIDES:
         d = s["sides"][side]
-        sides.append(f"{side[0].upper()} peak IR {_deg(d.get('peak_internal_deg'))}"
-                     f"/ER {_deg(d.get('peak_external_deg'))}")
+        sides.append(f"{side[0].upper()} peak IR {deg_text(d.get('peak_internal_deg'))}"
+                     f"/ER {deg_text(d.get('peak_external_deg'))}")
     holds = sum(len(s["sides"][side]["holds"]) for side in SIDES)
     line = (f"{name}: {s['frames']} frames, person in {s['frames_with_pose']}; "
             f"{', '.join(sides)}; {holds} hold{'s' if holds != 1 else ''} -> "

@@ -12,13 +12,13 @@ and the error is clear before any heavy import.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from posecheck.errors import ModelError
+from posecheck.summary import file_sha256
 
 ENV_VAR = "POSECHECK_MODEL"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -54,14 +54,6 @@ def expected_sha256(path: Path = DEFAULT_MODEL) -> str | None:
     return text[0].lower() if text else None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_bundle(path: Path, hint: str) -> None:
     """Raise ModelError unless ``path`` is a zip holding both TFLite graphs."""
     try:
@@ -94,7 +86,7 @@ def verify_model(path: Path | str | None = None, *, expect_sha256: bool | None =
     if not path.is_file():
         raise ModelError(f"Pose model {path} is not a file; {hint}.")
     try:
-        digest = _sha256(path)
+        digest = file_sha256(path)
     except OSError as exc:
         raise ModelError(f"Cannot read pose model {path} ({exc.strerror}); {hint}.") from None
     _check_bundle(path, hint)

@@ -52,7 +52,8 @@ def complete_summary(measured: dict[str, Any], *, kind: str, input: str,
     return out
 
 
-def _deg(value: float | None, signed: bool = False) -> str:
+def deg_text(value: float | None, signed: bool = False) -> str:
+    """An angle for people: whole degrees with the sign when ``signed``, ``--`` for None."""
     if value is None:
         return "--"
     return f"{value:+.0f}°" if signed else f"{value:.0f}°"
@@ -67,9 +68,9 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
             if not s.get("frames_measured") and not holds:
                 continue
             lines.append(
-                f"{sid:<18} {side:<5}  peak IR {_deg(s.get('peak_internal_deg'))}"
-                f"  ER {_deg(s.get('peak_external_deg'))}"
-                f"  measured {_deg(s.get('peak_measured_deg'))}"
+                f"{sid:<18} {side:<5}  peak IR {deg_text(s.get('peak_internal_deg'))}"
+                f"  ER {deg_text(s.get('peak_external_deg'))}"
+                f"  measured {deg_text(s.get('peak_measured_deg'))}"
                 f"  holds {len(holds)}  held {s.get('total_hold_s', 0.0):.1f} s"
             )
     if not lines:
