@@ -140,8 +140,10 @@ class Session:
         events: list[HoldEvent] = []
         view_warnings: dict[str, list[Warning_]] = {}
         shown = self._shown_stretch().id
+        views: dict[tuple[str, str, str], list[Warning_]] = {}  # one view check per kind
         for (sid, side), pair in self.pairs.items():
-            value, warns, new = self._update_pair(pair, pose, smoothed.side(side), rotation[side])
+            value, warns, new = self._update_pair(pair, pose, smoothed.side(side), rotation[side],
+                                                  views)
             events.extend(new)
             if sid == shown:
                 measured[side] = value
@@ -168,12 +170,20 @@ class Session:
         return PoseFrame(pose.t, pose.image_size, image, world)
 
     def _update_pair(
-        self, pair: _Pair, pose: PoseFrame, a: SideAngles, rotation: float | None
+        self, pair: _Pair, pose: PoseFrame, a: SideAngles, rotation: float | None,
+        views: dict[tuple[str, str, str], list[Warning_]],
     ) -> tuple[float | None, list[Warning_], list[HoldEvent]]:
-        """Feed one (stretch, side): returns (measured value, view warnings, hold events)."""
+        """Feed one (stretch, side): returns (measured value, view warnings, hold events).
+
+        ``views`` caches this frame's view checks: stretches measuring the same angle from
+        the same view (the two rotation stretches) share one.
+        """
         if self.active not in (None, (pair.stretch.id, pair.side)):
             return None, [], pair.tracker.update(pose.t, None)
-        warns = check_view(pose, pair.stretch.measure, pair.side, pair.stretch.view)
+        key = (pair.stretch.measure, pair.side, pair.stretch.view)
+        if key not in views:
+            views[key] = check_view(pose, *key)
+        warns = views[key]
         value = None if warns else self._value(pair.stretch, a, pair.side)
         new = pair.tracker.update(pose.t, value if self.measuring else None)
         if self.measuring and value is not None:
