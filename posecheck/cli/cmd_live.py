@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from posecheck.cli._store_args import add_person_argument, person_from
 from posecheck.errors import ConfigError
 from posecheck.landmarks import SIDES
 
@@ -49,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--model", type=Path, metavar="PATH", help="a MediaPipe pose .task file")
     p.add_argument("--db", metavar="PATH", help="history database (default: user data dir)")
     p.add_argument("--no-store", action="store_true", help="do not add the session to history")
+    add_person_argument(p, "who is stretching: the session is stored for this person")
     p.set_defaults(func=run)
 
 
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from posecheck.live_app import LiveApp
 
     _check_args(args)
+    person = person_from(args)  # a bad name fails now, not after the session
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = args.out if args.out is not None else Path("posecheck-out") / f"live-{stamp}"
     app = LiveApp(
@@ -97,14 +100,15 @@ def run(args: argparse.Namespace) -> int:
     for line in app.report_lines(summary):
         print(line)
     if not args.no_store:
-        _store(summary, args.db)
+        _store(summary, args.db, person)
     return 0 if not app.failed else 1
 
 
-def _store(summary: dict[str, Any], db: str | None) -> None:
+def _store(summary: dict[str, Any], db: str | None, person: str | None) -> None:
     from posecheck.store import Store, resolve_db_path
 
     path = resolve_db_path(db)
     with Store.open(path) as store:
-        session_id = store.add_session(summary)
-    print(f"saved to history as session {session_id} ({path})", file=sys.stderr)
+        session_id = store.add_session(summary, person=person)
+    who = f" for {person}" if person else ""
+    print(f"saved to history as session {session_id}{who} ({path})", file=sys.stderr)

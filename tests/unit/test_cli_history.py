@@ -18,7 +18,7 @@ from test_store import START, make_history, make_summary
 from posecheck.cli import main
 from posecheck.store import Store
 
-COMMANDS = ("history", "report", "export", "import", "forget")
+COMMANDS = ("history", "report", "export", "import", "forget", "people")
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_history_table_newest_first(db: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = run_cli(["history", "--db", str(db)], capsys)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split()[:3] == ["id", "date", "(UTC)"]
+    assert lines[0].split()[:3] == ["id", "date", "kind"]
     ids = [int(line.split()[0]) for line in lines[2:] if line.split()[0].isdigit()]
     assert ids[:2] == [6, 6] and ids[-2:] == [7, 7]  # the live session started first
     assert "live*" in out and "interrupted" in out
