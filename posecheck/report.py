@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from posecheck.mdc import DEFAULT_MDC_DEG, DEFAULT_MDC_SOURCE, Mdc, choose_mdc, is_real_change
+from posecheck.outputs import atomic_write_bytes
 from posecheck.store import SIDES, SessionRecord
 
 if TYPE_CHECKING:
@@ -246,14 +247,13 @@ def write_pngs(sessions: Sequence[SessionRecord], target: Path) -> list[Path]:
         return []
     stretches = sorted(series)
     if target.suffix.lower() == ".png":
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(figure_png(trend_figure(series, stretches)))
+        atomic_write_bytes(target, figure_png(trend_figure(series, stretches)))
         return [target]
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for stretch in stretches:
         path = target / f"trend_{slug(stretch)}.png"
-        path.write_bytes(figure_png(trend_figure(series, [stretch])))
+        atomic_write_bytes(path, figure_png(trend_figure(series, [stretch])))
         written.append(path)
     return written
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from posecheck.cli._store_args import add_db_argument, open_store
 from posecheck.errors import StoreError
+from posecheck.guard import db_files, refuse_overwrite
+from posecheck.store import resolve_db_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,9 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report and/or the plots."""
+    from posecheck.outputs import atomic_write_text
     from posecheck.report import render_html, write_pngs
 
     out = Path(args.out) if args.out else (None if args.png else Path("report.html"))
+    protected = db_files(resolve_db_path(args.db))
+    png = Path(args.png) if args.png else None
+    # a folder gets trend_<stretch>.png files, never the history's name
+    refuse_overwrite([out, png if png is not None and png.suffix.lower() == ".png" else None],
+                     protected)
     with open_store(args) as store:
         sessions = store.sessions()
         source = str(store.path)
@@ -46,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
               "'posecheck live' or 'posecheck analyse'.")  # fmt: skip
     try:
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(render_html(sessions, source=source), encoding="utf-8")
+            atomic_write_text(out, render_html(sessions, source=source))
             print(f"Wrote {out} ({len(sessions)} session(s)).")
         if args.png:
             for path in write_pngs(sessions, Path(args.png)):

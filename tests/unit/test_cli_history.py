@@ -153,7 +153,7 @@ def test_forget_asks_first(db: Path, stdin: io.StringIO, deleted: bool,
         (["history", "--since", "yesterday"], "is not a date"),
         (["forget", "--session", "999", "--yes"], "no session 999"),
         (["import", "--csv", "/nonexistent/x.csv"], "Cannot read"),
-        (["export", "--csv", "/nonexistent/dir/x.csv"], "Cannot write"),
+        (["export", "--csv", "/dev/null/x.csv"], "Cannot write"),  # parent is a file
     ],
 )
 def test_bad_inputs_one_line(db: Path, args: list[str], fragment: str,
