@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from posecheck.mdc import DEFAULT_MDC_DEG
+from posecheck.outputs import atomic_write_bytes
 from posecheck.report import Point, Series, SetupChange, build_series, setup_segments, trend
 from posecheck.store import SIDES, SessionRecord, local_time, zone_label
 
@@ -166,13 +167,13 @@ def write_pngs(sessions: Sequence[SessionRecord], target: Path) -> list[Path]:
     if target.suffix.lower() == ".png":
         target.parent.mkdir(parents=True, exist_ok=True)
         figures = [trend_figure(series, s, changes=changes) for s in stretches]
-        target.write_bytes(_stacked_png(figures))
+        atomic_write_bytes(target, _stacked_png(figures))
         return [target]
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for stretch in stretches:
         path = target / f"trend_{slug(stretch)}.png"
-        path.write_bytes(figure_png(trend_figure(series, stretch, changes=changes)))
+        atomic_write_bytes(path, figure_png(trend_figure(series, stretch, changes=changes)))
         written.append(path)
     return written
 

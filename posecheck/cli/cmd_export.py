@@ -8,8 +8,9 @@ import argparse
 import sys
 
 from posecheck.cli._store_args import add_db_argument, add_person_argument, open_store, person_from
-from posecheck.errors import StoreError
-from posecheck.store import export_csv
+from posecheck.errors import PosecheckError, StoreError
+from posecheck.guard import db_files, refuse_overwrite
+from posecheck.store import export_csv, resolve_db_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Export; prints how many sessions were written."""
+    """Export; prints how many sessions were written (the file is replaced atomically)."""
+    from posecheck.outputs import AtomicFile
+
+    refuse_overwrite([args.csv], db_files(resolve_db_path(args.db)))
     person = person_from(args)
     with open_store(args) as store:
         if person is not None:
@@ -36,9 +40,11 @@ def run(args: argparse.Namespace) -> int:
             export_csv(store, sys.stdout, person=person)
             return 0
         try:
-            with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            with AtomicFile(args.csv, "w", newline="") as fh:
                 count = export_csv(store, fh, person=person)
         except OSError as exc:
             raise StoreError(f"Cannot write {args.csv}: {exc.strerror}.") from exc
+        except PosecheckError as exc:
+            raise StoreError(str(exc)) from None
     print(f"Exported {count} session(s) to {args.csv}.")
     return 0

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from posecheck.cli._store_args import add_db_argument, add_person_argument, open_store, person_from
 from posecheck.errors import ConfigError, StoreError
-from posecheck.store import Store
+from posecheck.guard import db_files, refuse_overwrite
+from posecheck.store import Store, resolve_db_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,10 +53,16 @@ def choose_person(store: Store, wanted: str | None) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report and/or the plots."""
+    from posecheck.outputs import atomic_write_text
     from posecheck.report_html import render_html
     from posecheck.report_plots import write_pngs
 
     out = Path(args.out) if args.out else (None if args.png else Path("report.html"))
+    protected = db_files(resolve_db_path(args.db))
+    png = Path(args.png) if args.png else None
+    # a folder gets trend_<stretch>.png files, never the history's name
+    refuse_overwrite([out, png if png is not None and png.suffix.lower() == ".png" else None],
+                     protected)
     with open_store(args) as store:
         person = choose_person(store, person_from(args))
         sessions = store.sessions(person=person) if person is not None else []
@@ -66,9 +73,7 @@ def run(args: argparse.Namespace) -> int:
               "'posecheck live' or 'posecheck analyse'.")  # fmt: skip
     try:
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            page = render_html(sessions, person=person, stretch_names=names)
-            out.write_text(page, encoding="utf-8")
+            atomic_write_text(out, render_html(sessions, person=person, stretch_names=names))
             print(f"Wrote {out} ({len(sessions)} session(s)).")
         if args.png:
             for path in write_pngs(sessions, Path(args.png)):
