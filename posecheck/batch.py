@@ -17,6 +17,7 @@ model loaded once and reused for its next files). Must not print or exit: the CL
 from __future__ import annotations
 
 import glob
+import multiprocessing.util
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -125,16 +126,15 @@ _WORKER_MODEL: _SharedModel | None = None  # in a worker process of a several-fi
 
 
 def _init_worker(options: AnalyseOptions) -> None:
-    """Worker processes: one OpenCV thread and one decoder thread each, so N workers do not
-    fight over cores; one pose model for all the files of this worker."""
+    """Worker processes: one OpenCV thread each (for colour conversion and resizing), so N
+    workers do not fight over cores; one pose model for all the files of this worker."""
     import cv2
 
-    from posecheck import analyse_input
-
     global _WORKER_MODEL
-    analyse_input.DECODER_THREADS = 1
     cv2.setNumThreads(1)
     _WORKER_MODEL = _SharedModel(options)
+    # closed when the worker exits, before MediaPipe's own threads are shut down
+    multiprocessing.util.Finalize(None, _WORKER_MODEL.close, exitpriority=10)
 
 
 def _analyse_job(args: tuple[Path, Path, AnalyseOptions]) -> InputResult:

@@ -64,7 +64,9 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def _quiet_close(landmarker: Any) -> None:
-    with _native_stderr_silenced():
+    # At interpreter exit MediaPipe's dispatcher threads may be gone already ("cannot
+    # schedule new futures after shutdown"); the process is ending, so nothing is lost.
+    with _native_stderr_silenced(), contextlib.suppress(RuntimeError):
         landmarker.close()
 
 
