@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from posecheck.cli._store_args import add_person_argument, person_from
 from posecheck.errors import ConfigError
 
 
@@ -47,6 +48,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-store", action="store_true", help="do not record in the history")
     p.add_argument("--force", action="store_true", help="record in the history even when "
                    "this input was recorded before (default: once per file content)")
+    add_person_argument(p, "who is in the videos: their sessions are stored for this person")
     p.set_defaults(func=run)
 
 
@@ -88,12 +90,14 @@ def _check_outputs(args: argparse.Namespace, inputs: list[Path], model: Path | N
     refuse_overwrite([], protected, folders=output_dirs(inputs, args.out))
 
 
-def _store_result(store: Any, result: Any, force: bool) -> str:
+def _store_result(store: Any, result: Any, force: bool, person: str | None) -> str:
     if store is None or result.summary is None:
         return ""
-    session_id, added = store.add_or_find(result.summary, force=force)
+    session_id, added = store.add_or_find(result.summary, force=force, person=person)
     if not added:
-        return f" [already in history as session {session_id}; --force records it again]"
+        owner = store.get_session(session_id).person
+        return (f" [already in history as session {session_id} of {owner}; --force records "
+                "it again]")
     return ""
 
 
@@ -102,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from posecheck.batch import analyse_many, expand_inputs, result_line
 
     opts = _options(args)
+    person = person_from(args)  # a bad name fails before any work
     inputs = expand_inputs(args.inputs)
     if not inputs:
         raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
@@ -109,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     store = _open_store(args)
     try:
         def report(result: Any) -> None:
-            print(result_line(result) + _store_result(store, result, args.force), flush=True)
+            print(result_line(result) + _store_result(store, result, args.force, person),
+                  flush=True)
 
         results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
     finally:
