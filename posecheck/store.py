@@ -31,7 +31,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,11 +245,17 @@ class Store:
         """Open or create the history at ``path``; StoreError for a foreign or corrupt file."""
         path = Path(path)
         _check_file(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the history database {path}: its folder "
+                             f"{path.parent} cannot be made ({exc.strerror or exc}); use --db "
+                             "to choose another file.") from None
         try:
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError(f"Cannot open the history database {path}: {exc}.") from exc
+            raise db_error(exc, path, "it was left untouched") or StoreError(
+                f"Cannot open the history database {path}: {exc}.") from exc
         try:
             _check_database(conn, path)
             _use_wal(conn)
@@ -257,7 +263,8 @@ class Store:
             _migrate(conn, SCHEMA_VERSION)
         except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(f"The history database {path} cannot be used: {exc}.") from exc
+            raise db_error(exc, path, "it was left untouched") or StoreError(
+                f"The history database {path} cannot be used: {exc}.") from exc
         except StoreError:
             conn.close()
             raise
@@ -284,14 +291,25 @@ class Store:
         so the busy timeout applies instead of a deadlock between two writers)."""
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"The history database {self.path} is busy: {exc}.") from exc
+        except sqlite3.Error as exc:
+            raise db_error(exc, self.path, "nothing was stored") or StoreError(
+                f"The history database {self.path} is busy: {exc}.") from exc
         try:
             yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._conn.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise db_error(exc, self.path, "nothing was stored") or StoreError(
+                    f"Cannot write to the history database {self.path}: {exc}; nothing "
+                    "was stored.") from exc
             raise
-        self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does on disk full)."""
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     def find_duplicate(self, summary: dict[str, Any], *, max_id: int | None = None) -> int | None:
         """The id of a stored session of the same input file analysed for the same stretch
@@ -459,7 +477,7 @@ def _check_database(conn: sqlite3.Connection, path: Path) -> None:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         tables = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
     except sqlite3.DatabaseError as exc:
-        raise StoreError(
+        raise db_error(exc, path, "it was left untouched") or StoreError(
             f"The history database {path} is corrupt or unreadable ({exc}); it was left "
             "untouched. Restore a backup or use --db to choose another file."
         ) from exc
@@ -472,11 +490,49 @@ def _check_database(conn: sqlite3.Connection, path: Path) -> None:
             f"{path} is a SQLite database of another application, not a posecheck history; "
             "it was left untouched. Use --db to choose another file."
         )
+    if version < 0 or (version == 0 and app_id == APPLICATION_ID and tables > 0):
+        raise StoreError(
+            f"The history database {path} has schema version {version}, which no posecheck "
+            "writes (damaged or edited by hand); it was left untouched. Restore a backup or "
+            "use --db to choose another file."
+        )
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"The history database {path} has schema version {version}, newer than this "
             f"posecheck ({__version__}, schema {SCHEMA_VERSION}) understands; upgrade posecheck."
         )
+
+
+def db_error(exc: sqlite3.Error, path: Path, outcome: str) -> StoreError | None:
+    """A one-line StoreError naming the real cause of an SQLite error that is not about
+    the file's content (read-only, disk full, locked, I/O), else None. ``outcome`` says
+    what happened to the data ("nothing was stored")."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN")) and _disk_full(path):
+        name = "SQLITE_FULL"  # e.g. the -shm file cannot grow: an "I/O error" on a full disk
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return StoreError(f"The history database {path} cannot be written: it (or its "
+                          f"folder) is read-only ({exc}); {outcome}. Make it writable, or use "
+                          "--db to choose another file.")
+    if name.startswith("SQLITE_FULL"):
+        return StoreError(f"The disk holding the history database {path} is full; "
+                          f"{outcome}. Free some space and try again.")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreError(f"The history database {path} is locked by another program "
+                          f"({exc}); {outcome}. Try again when it has finished.")
+    if name.startswith("SQLITE_IOERR"):
+        return StoreError(f"The history database {path} cannot be read or written "
+                          f"(disk I/O error: {exc}); {outcome}.")
+    return None
+
+
+def _disk_full(path: Path) -> bool:
+    """True when the file system holding ``path`` has (almost) no free space left."""
+    try:
+        st = os.statvfs(path.parent if not path.is_dir() else path)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -499,6 +555,8 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 def _migrate(conn: sqlite3.Connection, target: int) -> None:
     """Apply migrations up to ``target``, each in its own transaction (never drops data)."""
     while True:
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= target:
+            return  # up to date: no write lock, so a read-only history can still be read
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Re-read inside the write lock: another process may have migrated meanwhile.
@@ -510,7 +568,9 @@ def _migrate(conn: sqlite3.Connection, target: int) -> None:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from posecheck.errors import ConfigError
+from posecheck.errors import ConfigError, StoreError
 from posecheck.landmarks import SIDES
 
 HELP = "live feedback on hip rotation and hold time from a webcam (or a video played live)"
@@ -193,10 +193,10 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
         max_seconds=args.max_seconds,
     )
     summary = app.run()
-    if not args.no_store:
-        _store(summary, args.db)
     for line in app.report_lines(summary):
         _print(line)
+    if not args.no_store:
+        _store(summary, args.db, out_dir)
     return 0 if not app.failed else 1
 
 
@@ -206,10 +206,13 @@ def _print(line: str, file: Any = None) -> None:
         print(line, file=file or sys.stdout, flush=True)
 
 
-def _store(summary: dict[str, Any], db: str | None) -> None:
+def _store(summary: dict[str, Any], db: str | None, out_dir: Path) -> None:
     from posecheck.store import Store, resolve_db_path
 
     path = resolve_db_path(db)
-    with Store.open(path) as store:
-        session_id = store.add_session(summary)
+    try:
+        with Store.open(path) as store:
+            session_id = store.add_session(summary)
+    except StoreError as exc:
+        raise StoreError(f"{exc} The session itself is saved in {out_dir}.") from None
     _print(f"saved to history as session {session_id} ({path})", file=sys.stderr)

@@ -9,6 +9,7 @@ marked ``model``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -238,3 +240,149 @@ def test_a_damaged_model_is_refused_before_use(home: Path, capsys: pytest.Captur
                     "pose_landmarks_detector.tflite fails its CRC check")
     assert_unchanged(before, home)
     assert not (home / "v.jsonl").exists()
+
+
+# ------------------------------------------------------------------ the history's faults
+def _root_mount(*args: str) -> str | None:
+    """Run mount(8); None on success, else why it cannot be used here."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return "needs root and mount(8) (CI runs as root)"
+    proc = subprocess.run(["mount", *args], capture_output=True, text=True)
+    return None if proc.returncode == 0 else f"mount failed: {proc.stderr.strip()[:80]}"
+
+
+@pytest.fixture
+def readonly(home: Path) -> Iterator[Path]:
+    """``home`` made read-only by a read-only bind mount over it."""
+    why = _root_mount("--bind", str(home), str(home))
+    if why:
+        pytest.skip(why)
+    try:
+        why = _root_mount("-o", "remount,ro,bind", str(home))
+        if why:
+            pytest.skip(why)
+        yield home
+    finally:
+        subprocess.run(["umount", str(home)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs, to fill up."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    why = _root_mount("-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk))
+    if why:
+        pytest.skip(why)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def _fill(disk: Path) -> None:
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("args", [
+    ("analyse", "a.jsonl", "--out", "/tmp/never-written", "--db", "H.db"),
+    ("import", "--csv", "/dev/null", "--db", "H.db"),
+    ("forget", "--session", "1", "--yes", "--db", "H.db"),
+])
+def test_a_read_only_history_is_one_line_not_corrupt(readonly: Path, args: tuple[str, ...],
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    before = snapshot(readonly)
+    code, err = cli(capsys, *args)
+    line = assert_one_line(code, err, 1, "H.db cannot be written", "read-only")
+    assert "corrupt" not in line and "backup" not in line
+    assert_unchanged(before, readonly)
+
+
+@pytest.fixture
+def immutable_db(home: Path) -> Iterator[Path]:
+    db = home / "H.db"
+    proc = subprocess.run(["chattr", "+i", str(db)], capture_output=True, text=True) \
+        if shutil.which("chattr") else None
+    if proc is None or proc.returncode != 0:
+        pytest.skip("chattr +i is not possible here (needs root and ext4 or the like)")
+    try:
+        yield db
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+def test_an_immutable_history_keeps_the_analysis_and_says_why(
+        home: Path, immutable_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(LANDMARKS, home / "b.jsonl")
+    before = snapshot(home)
+    code = main(["analyse", "a.jsonl", "b.jsonl", "--jobs", "1", "--out", "o", "--db",
+                 str(immutable_db)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and all("[not stored: The history database" in x and "read-only"
+                                   in x for x in lines), out
+    assert (home / "o" / "a" / "summary.json").is_file()  # the outputs stay
+    assert (home / "o" / "b" / "summary.json").is_file()  # and the batch went on
+    assert_unchanged(before, home)
+
+
+def test_disk_full_at_commit_stores_nothing_and_says_so(
+        home: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = home / "h.csv"
+    assert cli(capsys, "export", "--csv", csv, "--db", "H.db")[0] == 0
+    fresh = small_disk / "new.db"
+    assert cli(capsys, "history", "--db", fresh)[0] == 0  # an empty history, created
+    _fill(small_disk)
+    before = snapshot(small_disk)
+    code, err = cli(capsys, "import", "--csv", csv, "--db", fresh)
+    assert_one_line(code, err, 1, "new.db is full", "Free some space")
+    (small_disk / "filler").unlink()
+    del before[str(small_disk / "filler")]
+    assert_unchanged(before, small_disk)
+    with Store.open(fresh) as store:
+        assert store.sessions() == []  # all or nothing
+
+
+def test_disk_full_during_the_commit_itself(home: Path, small_disk: Path) -> None:
+    from test_store import make_summary
+
+    from posecheck.errors import StoreError
+
+    db = small_disk / "H.db"
+    with Store.open(db) as store:  # open first: the -wal and -shm files exist
+        store.add_session(make_summary())
+        _fill(small_disk)
+        summary = make_summary(content="big", input_name="x" * 200_000)
+        with pytest.raises(StoreError, match=r"H\.db is full; nothing was stored"):
+            store.add_session(summary)
+        assert len(store.sessions()) == 1  # the history as it was
+
+
+@pytest.mark.parametrize("setup, fragment", [
+    ("file_parent", "its folder"),
+    ("negative_schema", "schema version -3, which no posecheck writes"),
+])
+def test_unusable_history_paths_are_one_line(home: Path, setup: str, fragment: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    db = home / "H.db"
+    if setup == "file_parent":
+        db = home / "a.jsonl" / "H.db"
+    else:
+        import sqlite3
+
+        conn = sqlite3.connect(home / "H.db")
+        conn.execute("PRAGMA user_version = -3")
+        conn.close()
+    before = snapshot(home)
+    for command in (["history"], ["analyse", "a.jsonl", "--out", "o"]):
+        code, err = cli(capsys, *command, "--db", db)
+        assert_one_line(code, err, 1, fragment)
+    assert_unchanged(before, home)
