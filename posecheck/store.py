@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from posecheck import __version__
+from posecheck.csv_rules import check_row, export_row
 from posecheck.errors import StoreError
 
 APPLICATION_ID = 0x50534348  # "PSCH": marks a SQLite file as a posecheck history
@@ -716,7 +717,7 @@ def export_csv(store: Store, fh: Any) -> int:
     for session in sessions:
         head = [_cell(getattr(session, _SESSION_ATTR.get(c, c))) for c in CSV_SESSION_COLUMNS]
         for result in session.results or (None,):
-            writer.writerow(head + _result_cells(result))
+            writer.writerow(export_row(CSV_COLUMNS, head + _result_cells(result)))
     return len(sessions)
 
 
@@ -760,7 +761,8 @@ def _summaries_from_csv(fh: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
     grouped: dict[str, dict[str, Any]] = {}
     heads: dict[str, list[str]] = {}
     try:
-        for line, row in enumerate(reader, start=2):
+        for line, raw in enumerate(reader, start=2):
+            row = check_row(raw, line)  # ranges, types, formulas; text cells unescaped
             uid = row["session_uid"]
             if not uid:
                 raise StoreError(f"CSV line {line}: empty session_uid.")
@@ -771,7 +773,8 @@ def _summaries_from_csv(fh: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
             if row["stretch"]:
                 _add_csv_result(summary, row, line)
     except csv.Error as exc:
-        raise StoreError(f"The CSV cannot be read: {exc}.") from exc
+        raise StoreError(f"The CSV cannot be read (line {reader.line_num}): {exc}; nothing "
+                         "was imported.") from exc
     for summary in grouped.values():
         _session_row(summary)  # validate everything before writing
         _result_rows(summary)

@@ -105,6 +105,7 @@ def _store_result(store: Any, result: Any, force: bool) -> str:
 def run(args: argparse.Namespace) -> int:
     """Analyse every input; exit status 1 if any failed."""
     from posecheck.analysis import analyse_many, expand_inputs, result_line
+    from posecheck.safe_text import printable
 
     opts = _options(args)
     inputs = expand_inputs(args.inputs)
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             except StoreError as exc:  # the outputs are written; the batch goes on
                 note = f" [not stored: {exc}]"
                 not_stored.append(result)
-            print(result_line(result) + note, flush=True)
+            print(printable(result_line(result) + note), flush=True)  # names escaped
 
         results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
     finally:

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from posecheck.cli._store_args import add_db_argument, open_store
+from posecheck.safe_text import printable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     """Delete the session after confirmation; 1 when not confirmed."""
     with open_store(args) as store:
         session = store.get_session(args.session)
-        what = f"session {session.id} ({session.started_at}, {session.kind}, {session.input})"
+        what = printable(f"session {session.id} ({session.started_at}, {session.kind}, "
+                         f"{session.input})")
         if not args.yes and not _confirmed(f"Delete {what}? [y/N] "):
             print(f"Not deleted: {what}. Pass --yes to delete without asking.", file=sys.stderr)
             return 1

@@ -15,6 +15,7 @@ from typing import Any
 
 from posecheck.errors import ConfigError, StoreError
 from posecheck.landmarks import SIDES
+from posecheck.safe_text import printable
 
 HELP = "live feedback on hip rotation and hold time from a webcam (or a video played live)"
 
@@ -203,7 +204,7 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
 def _print(line: str, file: Any = None) -> None:
     """Print; a terminal that went away (EIO) must not stop the saving."""
     with contextlib.suppress(OSError):
-        print(line, file=file or sys.stdout, flush=True)
+        print(printable(line), file=file or sys.stdout, flush=True)
 
 
 def _store(summary: dict[str, Any], db: str | None, out_dir: Path) -> None:

@@ -386,3 +386,93 @@ def test_unusable_history_paths_are_one_line(home: Path, setup: str, fragment: s
         code, err = cli(capsys, *command, "--db", db)
         assert_one_line(code, err, 1, fragment)
     assert_unchanged(before, home)
+
+
+# ------------------------------------------------------------------ CSV in and out
+NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2", "@SUM(A1)", "\tx", "'=already",
+         "'plain", "ok.mp4"]
+
+
+def test_csv_export_neutralises_formulas_and_import_undoes_it_exactly(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+
+    from test_store import make_summary
+
+    db = tmp_path / "H.db"
+    with Store.open(db) as store:
+        for i, name in enumerate(NASTY):
+            store.add_session(make_summary(input_name=name, content=f"c{i}"))
+    first = tmp_path / "1.csv"
+    assert cli(capsys, "export", "--csv", first, "--db", db)[0] == 0
+    rows = list(csv.DictReader(first.open(newline="")))
+    for row in rows:
+        assert not row["input"].startswith(("=", "+", "-", "@", "\t")), row["input"]
+        assert row["peak_rotation_deg"][0].isdigit() or row["peak_rotation_deg"][0] == "-"
+    assert {r["input"] for r in rows} >= {"'=HYPERLINK(\"http://evil\",\"x\")", "''plain",
+                                          "ok.mp4", "'-2"}
+    copy = tmp_path / "copy.db"
+    assert cli(capsys, "import", "--csv", first, "--db", copy)[0] == 0
+    with Store.open(copy) as store:
+        assert sorted(s.input for s in store.sessions()) == sorted(NASTY)
+    second = tmp_path / "2.csv"
+    assert cli(capsys, "export", "--csv", second, "--db", copy)[0] == 0
+    assert second.read_bytes() == first.read_bytes()  # the round trip is exact
+
+
+@pytest.mark.parametrize("column, value, why", [
+    ("frames", "-5", "out of range"),
+    ("frames", "1.5", "not a whole number"),
+    ("mean_confidence", "7", "out of range"),
+    ("threshold_deg", "-1e9", "out of range"),
+    ("fps", "nan", "not a finite number"),
+    ("started_at", "9999-01-01T00:00:00Z", "between 1970 and today"),
+    ("started_at", "last tuesday", "not an ISO 8601"),
+    ("interrupted", "yes", "not true or false"),
+    ("input", "=cmd|' /C calc'!A0", "spreadsheet formula"),
+    ("kind", "webcam", "not one of"),
+    ("holds", "[[[", "not a JSON list"),
+    ("holds", '[{"duration_s": -4}]', "out of range"),
+    ("holds", '[{"duration_s": "4"}]', "non-number"),
+])
+def test_import_refuses_a_bad_cell_naming_line_and_column(
+        home: Path, capsys: pytest.CaptureFixture[str], column: str, value: str,
+        why: str) -> None:
+    import csv
+
+    good = home / "good.csv"
+    assert cli(capsys, "export", "--csv", good, "--db", "H.db")[0] == 0
+    rows = list(csv.DictReader(good.open(newline="")))
+    rows[2][column] = value  # the fourth line of the file
+    bad = home / "bad.csv"
+    with bad.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    target = home / "other.db"
+    assert cli(capsys, "history", "--db", target)[0] == 0  # an empty history
+    before = snapshot(home)
+    code, err = cli(capsys, "import", "--csv", bad, "--db", target)
+    assert_one_line(code, err, 1, f"CSV line 4, column {column}", why, "nothing was imported")
+    assert_unchanged(before, home)
+
+
+def test_import_of_dev_zero_is_one_line(home: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    before = snapshot(home)
+    code, err = cli(capsys, "import", "--csv", "/dev/zero", "--db", "H.db")
+    assert_one_line(code, err, 1)
+    assert_unchanged(before, home)
+
+
+def test_control_sequences_in_names_are_printed_escaped(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    evil = "x\x1b[2J\x1b]0;pwned\x07\r.jsonl"
+    shutil.copy(LANDMARKS, home / evil)
+    assert main(["analyse", evil, "--out", "o", "--db", "H.db"]) == 0
+    out, err = capsys.readouterr()
+    assert "\x1b" not in out + err and "\r" not in out + err
+    assert "x\\x1b[2J" in out
+    assert main(["history", "--db", "H.db"]) == 0
+    out, _ = capsys.readouterr()
+    assert "\x1b" not in out and "\\x1b" in out
