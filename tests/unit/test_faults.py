@@ -476,3 +476,26 @@ def test_control_sequences_in_names_are_printed_escaped(
     assert main(["history", "--db", "H.db"]) == 0
     out, _ = capsys.readouterr()
     assert "\x1b" not in out and "\\x1b" in out
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_tiny_video_fails_alone_with_its_real_cause(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    tiny = tmp_path / "a_tiny.avi"
+    writer = cv2.VideoWriter(str(tiny), cv2.VideoWriter_fourcc(*"MJPG"), 10, (1, 1))
+    for _ in range(5):
+        writer.write(np.zeros((1, 1, 3), np.uint8))
+    writer.release()
+    shutil.copy(VIDEO, tmp_path / "b_good.mp4")
+    proc = subprocess.run([sys.executable, "-m", "posecheck", "analyse", str(tiny),
+                           str(tmp_path / "b_good.mp4"), "--jobs", "1", "--no-store", "--out",
+                           str(tmp_path / "out")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    tiny_line, good_line = proc.stdout.strip().splitlines()
+    assert tiny_line.startswith("a_tiny.avi: error") and "1x1 frames" in tiny_line
+    assert good_line.startswith("b_good.mp4: 65 frames"), good_line
+    assert (tmp_path / "out" / "b_good" / "annotated.mp4").stat().st_size > 0
