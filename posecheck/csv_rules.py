@@ -32,6 +32,7 @@ NUMBERS: dict[str, tuple[float, float, bool]] = {
     "time_in_target_s": SECONDS, "mean_confidence": (0.0, 1.0, False),
     "peak_rotation_deg": ANGLE, "peak_internal_deg": MAGNITUDE,
     "peak_external_deg": MAGNITUDE, "peak_measured_deg": ANGLE, "neutral_offset_deg": ANGLE,
+    "image_width": COUNT, "image_height": COUNT, "view_yaw_deg": ANGLE, "end_range_s": SECONDS,
 }
 BOOLEANS = frozenset({"interrupted"})
 DATES = frozenset({"started_at"})

@@ -26,14 +26,25 @@ def printable(text: object) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
 
 
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def escape_cell(text: str) -> str:
-    """A CSV text cell a spreadsheet shows as text (see the module docstring)."""
-    return QUOTE + text if text.startswith((*FORMULA_START, QUOTE)) else text
+    """A CSV text cell a spreadsheet shows as text (see the module docstring); a plain
+    number ("-2.5") is no formula and stays as it is."""
+    if text.startswith((*FORMULA_START, QUOTE)) and not _number(text):
+        return QUOTE + text
+    return text
 
 
 def is_formula(text: str) -> bool:
-    """True when a spreadsheet would evaluate ``text`` as a formula."""
-    return text.startswith(FORMULA_START)
+    """True when a spreadsheet would evaluate ``text`` as a formula (not a plain number)."""
+    return text.startswith(FORMULA_START) and not _number(text)
 
 
 def unescape_cell(text: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from posecheck.cli._store_args import add_db_argument, open_store
+from posecheck.cli._store_args import add_db_argument, add_person_argument, open_store, person_from
 from posecheck.errors import PosecheckError, StoreError
 from posecheck.guard import db_files, refuse_overwrite
 from posecheck.store import export_csv, resolve_db_path
@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "side; angles in degrees, IR positive; times in seconds). Use '-' for stdout.",
     )
     parser.add_argument("--csv", required=True, metavar="FILE", help="output CSV file or '-'")
+    add_person_argument(parser, "export only this person's sessions; without it, everyone's")
     add_db_argument(parser)
     parser.set_defaults(func=run)
 
@@ -31,13 +32,16 @@ def run(args: argparse.Namespace) -> int:
     from posecheck.outputs import AtomicFile
 
     refuse_overwrite([args.csv], db_files(resolve_db_path(args.db)))
+    person = person_from(args)
     with open_store(args) as store:
+        if person is not None:
+            person = store.require_person(person)
         if args.csv == "-":
-            export_csv(store, sys.stdout)
+            export_csv(store, sys.stdout, person=person)
             return 0
         try:
             with AtomicFile(args.csv, "w", newline="") as fh:
-                count = export_csv(store, fh)
+                count = export_csv(store, fh, person=person)
         except OSError as exc:
             raise StoreError(f"Cannot write {args.csv}: {exc.strerror}.") from exc
         except PosecheckError as exc:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from posecheck.cli._store_args import add_person_argument, person_from
 from posecheck.errors import ConfigError, StoreError
 from posecheck.landmarks import SIDES
 from posecheck.safe_text import printable
@@ -54,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--model", type=Path, metavar="PATH", help="a MediaPipe pose .task file")
     p.add_argument("--db", metavar="PATH", help="history database (default: user data dir)")
     p.add_argument("--no-store", action="store_true", help="do not add the session to history")
+    add_person_argument(p, "who is stretching: the session is stored for this person")
     p.set_defaults(func=run)
 
 
@@ -174,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     saved and stored, and the exit status is 128 + the signal number (130 for Ctrl-C).
     """
     _check_args(args)
+    args.person = person_from(args)  # a bad name fails now, not after the session
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = args.out if args.out is not None else Path("posecheck-out") / f"live-{stamp}"
     _check_outputs(args, out_dir)
@@ -197,7 +200,7 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
     for line in app.report_lines(summary):
         _print(line)
     if not args.no_store:
-        _store(summary, args.db, out_dir)
+        _store(summary, args.db, args.person, out_dir)
     return 0 if not app.failed else 1
 
 
@@ -207,13 +210,15 @@ def _print(line: str, file: Any = None) -> None:
         print(printable(line), file=file or sys.stdout, flush=True)
 
 
-def _store(summary: dict[str, Any], db: str | None, out_dir: Path) -> None:
+def _store(summary: dict[str, Any], db: str | None, person: str | None,
+           out_dir: Path) -> None:
     from posecheck.store import Store, resolve_db_path
 
     path = resolve_db_path(db)
     try:
         with Store.open(path) as store:
-            session_id = store.add_session(summary)
+            session_id = store.add_session(summary, person=person)
     except StoreError as exc:
         raise StoreError(f"{exc} The session itself is saved in {out_dir}.") from None
-    _print(f"saved to history as session {session_id} ({path})", file=sys.stderr)
+    who = f" for {person}" if person else ""
+    _print(f"saved to history as session {session_id}{who} ({path})", file=sys.stderr)

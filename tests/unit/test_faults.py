@@ -389,8 +389,8 @@ def test_unusable_history_paths_are_one_line(home: Path, setup: str, fragment: s
 
 
 # ------------------------------------------------------------------ CSV in and out
-NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2", "@SUM(A1)", "\tx", "'=already",
-         "'plain", "ok.mp4"]
+NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "-2", "@SUM(A1)", "\tx",
+         "'=already", "'plain", "ok.mp4"]
 
 
 def test_csv_export_neutralises_formulas_and_import_undoes_it_exactly(
@@ -410,7 +410,7 @@ def test_csv_export_neutralises_formulas_and_import_undoes_it_exactly(
         assert not row["input"].startswith(("=", "+", "-", "@", "\t")), row["input"]
         assert row["peak_rotation_deg"][0].isdigit() or row["peak_rotation_deg"][0] == "-"
     assert {r["input"] for r in rows} >= {"'=HYPERLINK(\"http://evil\",\"x\")", "''plain",
-                                          "ok.mp4", "'-2"}
+                                          "ok.mp4", "'-2+3", "-2"}  # a number is no formula
     copy = tmp_path / "copy.db"
     assert cli(capsys, "import", "--csv", first, "--db", copy)[0] == 0
     with Store.open(copy) as store:
