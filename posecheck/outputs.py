@@ -116,7 +116,8 @@ class AtomicFile:
     def abort(self) -> None:
         """Close and delete the temporary file; the target is not touched."""
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # on a full disk closing flushes and fails
+                self._file.close()
             self._file = None
         if self.tmp_path is not None:
             self.tmp_path.unlink(missing_ok=True)

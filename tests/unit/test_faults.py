@@ -10,6 +10,7 @@ marked ``model``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -399,6 +400,8 @@ def test_csv_export_neutralises_formulas_and_import_undoes_it_exactly(
 
     from test_store import make_summary
 
+    from posecheck.safe_text import is_formula
+
     db = tmp_path / "H.db"
     with Store.open(db) as store:
         for i, name in enumerate(NASTY):
@@ -407,7 +410,7 @@ def test_csv_export_neutralises_formulas_and_import_undoes_it_exactly(
     assert cli(capsys, "export", "--csv", first, "--db", db)[0] == 0
     rows = list(csv.DictReader(first.open(newline="")))
     for row in rows:
-        assert not row["input"].startswith(("=", "+", "-", "@", "\t")), row["input"]
+        assert not is_formula(row["input"]), row["input"]
         assert row["peak_rotation_deg"][0].isdigit() or row["peak_rotation_deg"][0] == "-"
     assert {r["input"] for r in rows} >= {"'=HYPERLINK(\"http://evil\",\"x\")", "''plain",
                                           "ok.mp4", "'-2+3", "-2"}  # a number is no formula
@@ -499,3 +502,53 @@ def test_a_tiny_video_fails_alone_with_its_real_cause(tmp_path: Path) -> None:
     assert tiny_line.startswith("a_tiny.avi: error") and "1x1 frames" in tiny_line
     assert good_line.startswith("b_good.mp4: 65 frames"), good_line
     assert (tmp_path / "out" / "b_good" / "annotated.mp4").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ outputs that fail
+@pytest.mark.parametrize("where", ["file", "under_file"])
+def test_live_out_at_a_file_is_one_line_before_the_camera(
+        home: Path, capsys: pytest.CaptureFixture[str], where: str) -> None:
+    out = home / "a.jsonl" if where == "file" else home / "a.jsonl" / "s"
+    before = snapshot(home)
+    code, err = cli(capsys, "live", "--source", "0", "--headless", "--no-store", "--out", out)
+    assert_one_line(code, err, 1, str(out))
+    assert_unchanged(before, home)
+
+
+def test_live_out_in_a_read_only_folder_is_one_line(readonly: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(readonly)
+    code, err = cli(capsys, "live", "--source", "0", "--headless", "--no-store", "--out",
+                    readonly / "s")
+    assert_one_line(code, err, 1, "Cannot write the session folder", "Read-only file system")
+    assert_unchanged(before, readonly)
+    assert not (readonly / "s").exists()
+
+
+def test_disk_full_while_writing_landmarks_leaves_no_part_file(small_disk: Path) -> None:
+    from posecheck.errors import LandmarkFileError
+    from posecheck.landmark_io import LandmarkWriter, read_landmarks
+
+    frames = list(read_landmarks(LANDMARKS))
+    (small_disk / "old.jsonl").write_text("kept\n")
+    before = snapshot(small_disk)
+    with pytest.raises(LandmarkFileError, match=r"old\.jsonl: No space left on device"), \
+            LandmarkWriter(small_disk / "old.jsonl") as writer:
+        for k in range(100):  # ~60 MB: far more than the 2 MiB disk
+            for frame in frames:
+                writer.write(dataclasses.replace(frame, t=frame.t + 10 * k))
+    assert sorted(p.name for p in small_disk.iterdir()) == ["old.jsonl"]  # no .part
+    assert_unchanged(before, small_disk)
+
+
+@pytest.mark.model
+def test_landmarks_command_on_a_full_disk_is_one_line(small_disk: Path, tmp_path: Path) -> None:
+    _fill(small_disk)
+    (small_disk / "filler").unlink()  # nearly nothing is left once the model starts
+    with open(small_disk / "filler", "wb") as fh:
+        fh.write(b"\0" * (2 * 1024 * 1024 - 64 * 1024))
+    proc = subprocess.run([sys.executable, "-m", "posecheck", "landmarks", str(VIDEO), "-o",
+                           str(small_disk / "v.jsonl"), "--no-progress"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert_one_line(proc.returncode, proc.stderr, 1, "v.jsonl", "No space left on device")
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
