@@ -23,6 +23,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
@@ -121,6 +122,26 @@ def _main_file_hidden_if_missing() -> Iterator[None]:
             main.__file__ = path
 
 
+@contextlib.contextmanager
+def sigint_ignored_while_starting() -> Iterator[None]:
+    """Ignore SIGINT for the moment a child process starts, so it starts ignoring it too.
+
+    A Ctrl-C reaches the whole process group; a worker caught half-way through its imports
+    would print a traceback. Python keeps an inherited "ignore" (a blocked mask is not
+    inherited: checked), and the worker ignores SIGINT anyway once it runs (its parent
+    handles Ctrl-C and closes it). A Ctrl-C during the few milliseconds of the start is
+    lost; pressing it again works. Only the main thread may change signal handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 class PoseWorker:
     """A :class:`posecheck.pose.PoseEstimator` running in a child process.
 
@@ -136,7 +157,7 @@ class PoseWorker:
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child,), name="posecheck-pose",
                                  daemon=True)
-        with _main_file_hidden_if_missing():
+        with _main_file_hidden_if_missing(), sigint_ignored_while_starting():
             self._proc.start()
         child.close()
         self._slots: dict[int, SharedMemory] = {}
