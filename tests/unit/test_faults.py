@@ -552,3 +552,22 @@ def test_landmarks_command_on_a_full_disk_is_one_line(small_disk: Path, tmp_path
                           capture_output=True, text=True, timeout=600)
     assert_one_line(proc.returncode, proc.stderr, 1, "v.jsonl", "No space left on device")
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.parametrize("delay_s", [0.8, 1.6, 3.0])
+def test_ctrl_c_to_the_whole_process_group_is_one_line(tmp_path: Path, delay_s: float) -> None:
+    """As a terminal does: every process of the group gets SIGINT, also the pose worker
+    while it is still starting."""
+    proc = subprocess.Popen([sys.executable, "-m", "posecheck", "analyse", str(VIDEO),
+                             "--no-video", "--no-store", "--out", str(tmp_path / "out")],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    time.sleep(delay_s)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    if proc.returncode != 0:  # (a fast machine may have finished)
+        assert proc.returncode in (130, -signal.SIGINT)
+        assert err.strip().splitlines()[-1] == "Interrupted."
