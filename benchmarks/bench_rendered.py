@@ -118,8 +118,9 @@ def _has_setup_message(summary: object, word: str = "camera") -> bool:
     camera); used only where posecheck shows ``--`` instead of a value."""
     if isinstance(summary, str):
         return word in summary.lower()
-    if isinstance(summary, Mapping):
-        return any(_has_setup_message(v, word) for v in summary.values())
+    if isinstance(summary, Mapping):  # not the input's path or the model's name
+        return any(_has_setup_message(v, word) for k, v in summary.items()
+                   if k not in ("input", "model", "content_sha256"))
     if isinstance(summary, list):
         return any(_has_setup_message(v, word) for v in summary)
     return False
