@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from posecheck.cli._store_args import add_person_argument, person_from
-from posecheck.errors import ConfigError
+from posecheck.errors import ConfigError, StoreError
 
 
 def register(subparsers: Any) -> None:
@@ -104,6 +104,7 @@ def _store_result(store: Any, result: Any, force: bool, person: str | None) -> s
 def run(args: argparse.Namespace) -> int:
     """Analyse every input; exit status 1 if any failed."""
     from posecheck.batch import analyse_many, expand_inputs, result_line
+    from posecheck.safe_text import printable
 
     opts = _options(args)
     person = person_from(args)  # a bad name fails before any work
@@ -112,16 +113,21 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
     _check_outputs(args, inputs, _check_model(args, inputs))
     store = _open_store(args)
+    not_stored: list[Any] = []
     try:
         def report(result: Any) -> None:
-            print(result_line(result) + _store_result(store, result, args.force, person),
-                  flush=True)
+            try:
+                note = _store_result(store, result, args.force, person)
+            except StoreError as exc:  # the outputs are written; the batch goes on
+                note = f" [not stored: {exc}]"
+                not_stored.append(result)
+            print(printable(result_line(result) + note), flush=True)  # names escaped
 
         results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
     finally:
         if store is not None:
             store.close()
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if not r.ok or r in not_stored]
     if len(results) > 1:
         print(f"{len(results) - len(failed)} of {len(results)} inputs analysed"
               + (f"; {len(failed)} failed." if failed else "."), file=sys.stderr)

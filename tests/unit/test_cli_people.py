@@ -146,7 +146,7 @@ def test_live_stores_for_the_person_given(tmp_path: Path, capsys: pytest.Capture
     monkeypatch.setenv(PERSON_ENV_VAR, "Dora")
     args = build_parser().parse_args(["live", "--headless"])
     assert args.person is None  # the flag's default; $POSECHECK_PERSON is read at run time
-    cmd_live._store(make_summary(kind="live"), str(tmp_path / "h.sqlite3"), "Dora")
+    cmd_live._store(make_summary(kind="live"), str(tmp_path / "h.sqlite3"), "Dora", tmp_path)
     assert "for Dora" in capsys.readouterr().err
     with Store.open(tmp_path / "h.sqlite3") as store:
         assert [p.name for p in store.people()] == ["Dora"]
