@@ -332,10 +332,12 @@ scatter around their trend line gives a second estimate (MDC95 = 1.96 × √2 ×
 standard error of measurement SEM = the residual standard deviation), used when it is larger.</p>
 <p><b>What is compared.</b> Only sessions of this person. A trend only follows sessions of the
 same stretch and side with a similar camera set-up: the same image size and the person facing
-the camera within {VIEW_CHANGE_DEG:.0f}° of the same direction (estimated from the body landmarks
-in each session). Left and right are compared within one session, or else from two sessions of
-the same day (named). A left–right difference above {ASYMMETRY_ATTENTION_DEG:.0f}° is flagged for
-a closer look: a rule of thumb, not a published cut-off, chosen well above the noise; most
+the camera within {VIEW_CHANGE_DEG:.0f}° of the same direction (estimated from the shoulder line
+of the body landmarks in each session; on rendered test videos it noticed a camera moved by 20°,
+with little margin, and it misses smaller moves). Left and right are compared within one
+session, or else from two sessions of the same day (named). A left–right difference above
+{ASYMMETRY_ATTENTION_DEG:.0f}° is flagged for a closer look: a rule of thumb, not a published
+cut-off, chosen well above the noise; most
 healthy adults are symmetric {_ref('kouyoumdjian')}.</p>
 <p><b>Not a medical device.</b> posecheck measures the angle of the shin like a goniometer does;
 it is a training aid. Its numbers support, and do not replace, a clinical examination.</p>
