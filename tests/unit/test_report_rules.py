@@ -156,4 +156,14 @@ def test_clinic_reports_keep_clients_apart(tmp_path: Path) -> None:
                 assert other not in page and f"{first_name}_" not in page
     assert "lags by 16.0°" in pages["Anna Berg"]
     assert "Camera set-up changed" in pages["Ben Okafor"]
-    assert "No session (and no day) measured both sides" in pages["Ben Okafor"]
+    assert "No session (and no day) has both sides holding" in pages["Ben Okafor"]
+
+
+def test_a_side_that_did_not_hold_the_stretch_is_not_compared(tmp_path: Path) -> None:
+    resting = {**side(1.5, 0), "holds": [], "total_hold_s": 0.0}  # sat still: 1.5° peak
+    sessions = stored(tmp_path, [
+        summary(MONDAY, {IR: {"left": resting, "right": side(30.0, 30)}}, name="right_only"),
+    ])  # fmt: skip
+    assert side_pairs(build_series(sessions)[IR]) == []
+    page = render_html(sessions)
+    assert "lags by" not in page and "has both sides holding" in page
