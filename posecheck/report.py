@@ -34,6 +34,7 @@ from posecheck.store import SessionRecord, local_time
 VIEW_CHANGE_DEG = 10.0  # facing the camera this much differently = another set-up
 ASYMMETRY_ATTENTION_DEG = 10.0  # left-right difference worth a closer look (see report_html)
 IR_STRETCH, ER_STRETCH = "internal-rotation", "external-rotation"
+RESTING_DEG = 8.0  # below this peak and without a hold, a side was resting, not stretched
 
 
 def check_one_person(sessions: Sequence[SessionRecord]) -> str | None:
@@ -234,9 +235,11 @@ def _day(when: datetime) -> date:
 
 
 def stretched(p: Point) -> bool:
-    """True when the side was measured and held the stretch at least once (a side that sat
-    still while the other stretched has a peak too, but it says nothing about its range)."""
-    return p.peak_deg is not None and p.holds > 0
+    """True when the side was stretched in that session: it held the stretch at least once,
+    or its peak reached :data:`RESTING_DEG` (a hip too stiff to reach the threshold still
+    counts). A side that sat still while the other stretched reads a few degrees (1-3° on
+    the rendered dev set), which says nothing about its range."""
+    return p.peak_deg is not None and (p.holds > 0 or p.peak_deg >= RESTING_DEG)
 
 
 def side_pairs(stretch_series: dict[str, list[Point]]) -> list[SidePair]:
