@@ -91,7 +91,8 @@ INCOMPLETE = ".incomplete"  # suffix of the folder an interrupted run leaves its
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during an input; the message says where its result and its part are."""
+    """Ctrl-C (or SIGTERM/SIGHUP) during an input; the message says where its result and
+    its part are; ``exit_status`` is 128 + the signal."""
 
     exit_status = 130
 
@@ -120,8 +121,10 @@ def analyse_into(path: Path, out_dir: Path, options: AnalyseOptions,
                            f"{exc.strerror or exc}")
     try:
         result = analyse_file(path, build, options, estimator)
-    except KeyboardInterrupt:
-        raise Interrupted(_keep_part(build, out_dir)) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as one (the CLI)
+        stop = Interrupted(_keep_part(build, out_dir))
+        stop.exit_status = int(getattr(exc, "exit_status", 130))
+        raise stop from None
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
