@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from posecheck.cli._signals import StopSignals
 from posecheck.cli._store_args import add_person_argument, person_from
 from posecheck.errors import ConfigError, StoreError
 
@@ -125,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
                 not_stored.append(result)
             print(printable(result_line(result) + note), flush=True)  # names escaped
 
-        results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
+        with StopSignals():  # SIGTERM/SIGHUP end it like Ctrl-C: no result folder is mixed
+            results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
     finally:
         if store is not None:
             store.close()
