@@ -439,7 +439,8 @@ def pose_workers(options: AnalyseOptions) -> int:
     return max(1, min(MAX_PARTS, os.cpu_count() or 1))
 
 
-def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
+def _run_video(path: Path, out_dir: Path, options: AnalyseOptions,
+               estimator: Any = None) -> _Run:
     """Decode -> detect -> session -> outputs -> annotated video, as a pipeline of threads.
 
     Pose inference (the bottleneck) runs in a worker process (:mod:`posecheck.pose_worker`:
@@ -458,7 +459,7 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     # frames held (memory), and matplotlib imported at the end, when the decoders are gone
     with FileSource(path, threads=1 if workers > 1 or _IN_POOL else None) as source, \
             ThreadPoolExecutor(4, thread_name_prefix="posecheck-analyse") as pool:
-        est = pose_estimator_for(options)
+        est = pose_estimator_for(options) if estimator is None else estimator
         parts = plan_parts(source.frame_count, source.fps, workers) \
             if hasattr(est, "detect_stream") else plan_parts(None, None, 1)
         if len(parts) == 1:
@@ -747,7 +748,8 @@ def _plot(out_dir: Path, run: _Run, summary: dict[str, Any]) -> Path:
                        title=Path(summary["input"]).name, targets=targets)
 
 
-def _analyse(path: Path, out_dir: Path, options: AnalyseOptions) -> InputResult:
+def _analyse(path: Path, out_dir: Path, options: AnalyseOptions,
+             estimator: Any = None) -> InputResult:
     from posecheck.outputs import write_summary
     from posecheck.summary import utc_now_iso
 
@@ -755,7 +757,7 @@ def _analyse(path: Path, out_dir: Path, options: AnalyseOptions) -> InputResult:
     if path.suffix.lower() in LANDMARK_SUFFIXES:
         run = _run_landmarks(path, out_dir, options)
     else:
-        run = _run_video(path, out_dir, options)
+        run = _run_video(path, out_dir, options, estimator)
     run.session.finish()
     files = run.outputs.finish() + run.files
     summary = _summary(path, run, started)
@@ -768,7 +770,8 @@ def _analyse(path: Path, out_dir: Path, options: AnalyseOptions) -> InputResult:
                        files=tuple(files))
 
 
-def analyse_file(path: Path, out_dir: Path, options: AnalyseOptions) -> InputResult:
+def analyse_file(path: Path, out_dir: Path, options: AnalyseOptions,
+                 estimator: Any = None) -> InputResult:
     """Analyse one input into ``out_dir``; a bad input gives ``error``, never an exception.
 
     A video that breaks off mid-way is analysed up to the break, its outputs are written,
@@ -780,7 +783,7 @@ def analyse_file(path: Path, out_dir: Path, options: AnalyseOptions) -> InputRes
     if not path.is_file():
         return InputResult(path, out_dir, error=f"{path}: not a file")
     try:
-        return _analyse(path, out_dir, options)
+        return _analyse(path, out_dir, options, estimator)
     except PosecheckError as exc:
         return InputResult(path, out_dir, error=str(exc))
     except OSError as exc:
