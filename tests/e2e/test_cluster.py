@@ -1,0 +1,155 @@
+"""``posecheck analyse --cluster`` on a real local Ray runtime (two CPUs: one pose-model
+actor): the same bytes as a run on this machine, bad inputs reported, the history written
+once by the driver, a killed worker's input retried once and then reported.
+
+One Ray runtime for the module (starting one takes 10-20 s on a busy 2-core machine)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="needs the [cluster] extra: pip install -e '.[cluster]'")
+
+from posecheck.analysis import AnalyseOptions  # noqa: E402
+from posecheck.cli import main  # noqa: E402
+from posecheck.cluster import ClusterBatch, ClusterOptions, start_local  # noqa: E402
+from posecheck.store import Store  # noqa: E402
+
+pytestmark = [pytest.mark.cluster, pytest.mark.model, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+VIDEO = SAMPLES / "pose2sim_cam01.mp4"  # 100 frames
+VIDEO2 = SAMPLES / "tfjs_pose_squats.mp4"  # 65 frames
+LANDMARKS = SAMPLES / "pose2sim_cam01.landmarks.jsonl"
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    start_local(num_cpus=2)  # ray.init(num_cpus=2), offline
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("inputs")
+    broken = folder / "broken.mp4"
+    broken.write_bytes(VIDEO2.read_bytes()[:100_000])  # truncated: cannot be opened
+    return [VIDEO, VIDEO2, LANDMARKS, broken]
+
+
+@pytest.fixture(scope="module")
+def local_run(inputs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same batch without --cluster: the reference."""
+    out = tmp_path_factory.mktemp("local")
+    assert main(["analyse", *map(str, inputs), "--out", str(out / "out"), "--db",
+                 str(out / "h.sqlite")]) == 1  # the broken file
+    return out / "out"
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by relative name; summary.json without its start time."""
+    files = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            data = p.read_bytes()
+            if p.name == "summary.json":
+                s = json.loads(data)
+                assert s.pop("started_at")
+                data = json.dumps(s, sort_keys=True).encode()
+            files[p.relative_to(folder).as_posix()] = data
+    return files
+
+
+def test_cluster_run_gives_the_local_bytes_and_history(ray_runtime, inputs, local_run,
+                                                       tmp_path, capsys):
+    capsys.readouterr()
+    db = tmp_path / "h.sqlite"
+    out = tmp_path / "out"
+    assert main(["analyse", *map(str, inputs), "--out", str(out), "--db", str(db),
+                 "--cluster", "local"]) == 1
+    printed = capsys.readouterr()
+    lines = {line.split(":", 1)[0]: line for line in printed.out.splitlines()}
+    assert set(lines) == {p.name for p in inputs}
+    assert lines["broken.mp4"].startswith("broken.mp4: error: ") \
+        and "cannot be opened" in lines["broken.mp4"]
+    assert "Traceback" not in printed.out + printed.err
+    assert "3 of 4 inputs analysed; 1 failed." in printed.err
+    local, cluster = _tree(local_run), _tree(out)
+    assert len(local) == 13 and "tfjs_pose_squats/annotated.mp4" in local  # 5 + 5 + 3 files
+    assert sorted(cluster) == sorted(local)
+    assert [n for n in local if local[n] != cluster[n]] == []
+    with Store.open(db) as store:
+        stored = sorted(s.input for s in store.sessions())
+    assert stored == sorted(str(p) for p in inputs[:3])  # each good input once
+
+
+def test_collect_ships_the_same_files_back(ray_runtime, inputs, local_run, tmp_path):
+    out = tmp_path / "out"
+    assert main(["analyse", str(VIDEO2), str(LANDMARKS), "--out", str(out), "--no-store",
+                 "--cluster", "local", "--collect"]) == 0
+    local, collected = _tree(local_run), _tree(out)
+    assert sorted(collected) == sorted(n for n in local if n.split("/")[0] in
+                                       ("tfjs_pose_squats", "pose2sim_cam01.landmarks"))
+    assert [n for n in collected if local[n] != collected[n]] == []
+
+
+def _kill_when_running(batch: ClusterBatch, times: int, min_frames: int = 15) -> list[int]:
+    """Kill the (only) actor mid-input ``times`` times; the frame counts seen at each kill."""
+    seen = []
+    deadline = time.monotonic() + 240
+    for _ in range(times):
+        start = batch.frames
+        while batch.frames < start + min_frames or not batch.actors:
+            assert time.monotonic() < deadline, "the batch never got going"
+            time.sleep(0.05)
+        seen.append(batch.frames)
+        ray.kill(batch.actors[0], no_restart=False)  # the worker process dies at once
+    return seen
+
+
+def _run_in_thread(batch: ClusterBatch) -> tuple[threading.Thread, list]:
+    box: list = []
+    thread = threading.Thread(target=lambda: box.append(batch.run()), daemon=True)
+    thread.start()
+    return thread, box
+
+
+def test_a_killed_worker_s_input_is_retried_once_then_reported(ray_runtime, local_run,
+                                                               tmp_path):
+    opts = AnalyseOptions(out_dir=tmp_path / "once", progress=False)
+    batch = ClusterBatch([VIDEO, LANDMARKS], opts, ClusterOptions("local"))
+    thread, box = _run_in_thread(batch)
+    _kill_when_running(batch, 1)
+    thread.join(240)
+    video, landmarks = box[0]
+    assert video.ok and landmarks.ok and batch.attempts == [2, 1]
+    assert "try 2" in video.note
+    # the second try, on the restarted actor, wrote exactly what a local run writes
+    local = _tree(local_run)
+    again = _tree(tmp_path / "once")
+    assert sorted(again) == sorted(n for n in local if n.split("/")[0] in
+                                   ("pose2sim_cam01", "pose2sim_cam01.landmarks"))
+    assert [n for n in again if local[n] != again[n]] == []
+    assert not [p for p in (tmp_path / "once").rglob(".*")]  # no temporary files left
+
+    # killed on both tries: reported like a bad input, the other input still analysed
+    shutil.rmtree(tmp_path / "once")
+    batch = ClusterBatch([VIDEO, LANDMARKS], replace(opts, out_dir=tmp_path / "twice"),
+                         ClusterOptions("local"))
+    thread, box = _run_in_thread(batch)
+    _kill_when_running(batch, 2)
+    thread.join(240)
+    video, landmarks = box[0]
+    assert not video.ok and "died" in video.error and "tried 2 times" in video.error
+    assert landmarks.ok and batch.attempts == [2, 1]
