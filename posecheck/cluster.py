@@ -231,19 +231,45 @@ class Analyser:
 
 
 # --------------------------------------------------------------------------- driver side
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null for the block (``POSECHECK_RAY_LOGS=1``: not)."""
+    if os.environ.get("POSECHECK_RAY_LOGS"):
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def start_local(num_cpus: int | None = None) -> None:
     """Start a Ray runtime on this machine for this process (``num_cpus``: default all
     cores), offline: no dashboard, no usage statistics, no cloud metadata requests (see
     :data:`_OFFLINE_ENV`). Stop it with ``ray.shutdown()``."""
     import logging
 
+    from posecheck.offline import ENV_CUT, loopback_up
+
     ray = import_ray()
+    extra: dict[str, Any] = {}
+    if os.environ.get(ENV_CUT):  # the CLI cut the network: Ray talks over 127.0.0.1
+        why = loopback_up()
+        if why:
+            raise ConfigError(f"Cannot start a local Ray runtime without network: {why}.")
+        extra["_node_ip_address"] = "127.0.0.1"  # no route to look for another one
     saved = {k: os.environ.get(k) for k in _OFFLINE_ENV}
     os.environ.update(_OFFLINE_ENV)  # inherited by the processes Ray starts
     try:
         # address="local": always a new runtime, never a cluster `ray start` left here
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
-                 log_to_driver=False, logging_level=logging.ERROR)
+        with _stderr_to_devnull():  # Ray's C++ start-up notes; failures are exceptions
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                     log_to_driver=False, logging_level=logging.ERROR, **extra)
     finally:
         for k, v in saved.items():  # this process itself needs no proxy settings
             if v is None:

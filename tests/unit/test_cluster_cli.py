@@ -69,3 +69,34 @@ def test_ray_is_imported_only_when_a_cluster_batch_starts():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("argv, network", [
+    (["analyse", "a.mp4", "--cluster", "local"], False),  # cut; Ray runs on the loopback
+    (["analyse", "a.mp4", "--cluster=local"], False),
+    (["analyse", "a.mp4", "--cluster", "auto"], True),  # other machines: needs the network
+    (["analyse", "a.mp4", "--cluster", "10.0.0.5:6379"], True),
+    (["analyse", "a.mp4", "--cluster=ray://head:10001"], True),
+    (["analyse", "a.mp4"], False),
+])
+def test_a_cluster_of_other_machines_needs_the_network(argv, network):
+    from posecheck.offline import needs_network
+
+    assert needs_network(argv) is network
+
+
+def test_local_cluster_runs_in_a_network_namespace_with_only_the_loopback(tmp_path):
+    """What `posecheck analyse --cluster local` does first: cut the network, bring up lo."""
+    code = ("from posecheck.offline import cut_network, loopback_up; import socket; "
+            "why = cut_network(); assert why is None, why; assert loopback_up() is None; "
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+            "socket.create_connection(s.getsockname(), timeout=2).close(); "
+            "c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "try:\n    c.connect(('8.8.8.8', 53)); print('reachable')\n"
+            "except OSError as e:\n    print('unreachable', e.errno)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    if "no network namespace allowed" in proc.stderr:
+        pytest.skip("user namespaces are disabled here")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("unreachable")
