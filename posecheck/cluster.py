@@ -18,11 +18,11 @@ How it runs (docs/cluster.md):
   ``HOST:PORT`` (the address ``ray start --head`` prints) joins it directly. When this
   process has already called ``ray.init`` (tests), that runtime is used as it is.
 - One pose-model actor (:class:`Analyser`) per ``cpus_per_task`` CPUs of the cluster (at
-  most one per input). Each actor loads the model once, in one pose model process of its
-  own (:func:`posecheck.pose_worker.shared_worker`, reset for every input exactly as a
-  local run does), and analyses one input at a time with
-  :func:`posecheck.analysis.analyse_file`: the same code, the same outputs. An input is one
-  Ray task given to the next idle actor.
+  most one per input), set up like a worker process of a local several-file run
+  (:mod:`posecheck.batch`): it loads the pose model once, with its first video, and
+  analyses one input at a time with :func:`posecheck.batch.analyse_into` (the model reset
+  for each, as locally): the same code, the same outputs. An input is one Ray task given
+  to the next idle actor.
 - Inputs are read where they are: a path every node sees (shared storage). Relative paths
   mean the same folder as on this machine (each actor works in this process's working
   folder when its node has it). Outputs are written by the actors under ``--out`` (shared
@@ -56,18 +56,13 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from posecheck.analysis import (
-    LANDMARK_SUFFIXES,
-    AnalyseOptions,
-    InputResult,
-    analyse_file,
-    output_dirs,
-)
+from posecheck.analyse_input import AnalyseOptions, InputResult
+from posecheck.batch import output_dirs
 from posecheck.errors import ConfigError
 
 INSTALL_HINT = "--cluster needs Ray, which is not installed: pip install 'posecheck[cluster]'"
@@ -138,77 +133,70 @@ class Cancelled(Exception):
 class _Counted:
     """A pose estimator that counts the poses it returns and stops when asked.
 
-    Wraps a :class:`posecheck.pose_worker.PoseWorker` (``detect``, ``detect_stream``,
-    ``model``). ``counter`` is a one-element list (frames so far); ``stop`` an Event that
-    makes the next call raise :class:`Cancelled` (the pipeline then abandons the input
-    exactly as on Ctrl-C in a local run).
+    Wraps a :class:`posecheck.pose.PoseEstimator` (``detect``, ``reset``, ``model``, as
+    :func:`posecheck.analyse_input.analyse_file` uses it). ``counter`` is a one-element
+    list (frames so far); ``stop`` an Event that makes the next call raise
+    :class:`Cancelled`: the pipeline then abandons the input exactly as on Ctrl-C in a
+    local run (temporary files removed).
     """
 
     def __init__(self, est: Any, counter: list[int], stop: threading.Event) -> None:
         self._est, self._counter, self._stop = est, counter, stop
         self.model = est.model
 
-    @property
-    def last_num_people(self) -> int:
-        return int(self._est.last_num_people)
-
-    def _check(self) -> None:
-        if self._stop.is_set():
-            raise Cancelled("stopped by the driver")
+    def reset(self) -> None:
+        self._est.reset()
 
     def detect(self, image_rgb: Any, t: float = 0.0) -> Any:
-        self._check()
+        if self._stop.is_set():
+            raise Cancelled("stopped by the driver")
         pose = self._est.detect(image_rgb, t)
         self._counter[0] += 1
         return pose
-
-    def detect_stream(self, items: Iterable[tuple[Any, Any, float]], depth: int = 2
-                      ) -> Iterator[tuple[Any, Any]]:
-        for tag, pose in self._est.detect_stream(items, depth):
-            self._counter[0] += 1
-            yield tag, pose
-            self._check()
 
 
 class Analyser:
     """The pose-model actor: analyses one input at a time (made a Ray actor at run time).
 
-    ``cwd``: the driver's working folder, used here when this node has it (relative input
-    paths then mean the same files). The model process starts with the first video and is
-    reused for every later one (reset per input: fresh tracking, as in a local run).
-    Two calls may run at once (``max_concurrency=2``): :meth:`analyse` and a
-    :meth:`poll` or :meth:`stop` from the driver.
+    Set up as a worker process of a local several-file run (:mod:`posecheck.batch`): one
+    decoder and one OpenCV thread, one pose model loaded with the first video and reused,
+    reset, for every later one. ``cwd``: the driver's working folder, used here when this
+    node has it (relative input paths then mean the same files). Two calls may run at once
+    (``max_concurrency=2``): :meth:`analyse` and a :meth:`poll` or :meth:`stop`.
     """
 
-    def __init__(self, cwd: str) -> None:
-        from posecheck import analysis
+    def __init__(self, cwd: str, options: AnalyseOptions) -> None:
+        import cv2
+
+        from posecheck import analyse_input
+        from posecheck.batch import _SharedModel
 
         with contextlib.suppress(OSError):
             os.chdir(cwd)
-        analysis._init_worker()  # as a process of a local several-file run
+        analyse_input.DECODER_THREADS = 1  # as batch._init_worker does for its processes
+        cv2.setNumThreads(1)
+        self._model = _SharedModel(options)
         self._frames = [0]
         self._stop = threading.Event()
-        self._model_pid: int | None = None
 
     def analyse(self, path: Path, out_dir: Path, options: AnalyseOptions, collect: bool
                 ) -> tuple[InputResult, dict[str, bytes] | None, dict[str, Any]]:
         """Analyse ``path`` into ``out_dir`` (or, with ``collect``, into a temporary folder
         whose files are returned as ``{relative name: bytes}``); also returns facts about
-        this worker (host, pid, model process pid) for the driver."""
-        from posecheck.pose_worker import shared_worker
+        this worker (host, pid, the identity of its pose model) for the driver."""
+        import socket
+
+        from posecheck.batch import analyse_into
 
         self._stop.clear()
-        est = None
-        if path.suffix.lower() not in LANDMARK_SUFFIXES and path.is_file():
-            worker = shared_worker(options.model_path)  # loaded once, reset per input
-            self._model_pid = worker._proc.pid
-            est = _Counted(worker, self._frames, self._stop)
+        model = self._model.for_input(path)  # loaded once, by the first video
+        est = None if model is None else _Counted(model, self._frames, self._stop)
         tmp = Path(tempfile.mkdtemp(prefix="posecheck-cluster-")) if collect else None
         target = tmp / out_dir.name if tmp is not None else out_dir
         try:
-            result = analyse_file(path, target, options, estimator=est)
-            if est is None and result.summary is not None:
-                self._frames[0] += int(result.summary["frames"])
+            result = analyse_into(path, target, options, est)
+            if result.summary is not None and result.summary.get("kind") == "landmarks":
+                self._frames[0] += int(result.summary["frames"])  # no model, no count
             files = None
             if tmp is not None:
                 files = {p.relative_to(target).as_posix(): p.read_bytes()
@@ -216,9 +204,8 @@ class Analyser:
         finally:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
-        import socket
-
-        info = {"host": socket.gethostname(), "pid": os.getpid(), "model_pid": self._model_pid}
+        info = {"host": socket.gethostname(), "pid": os.getpid(), "frames": self._frames[0],
+                "model": None if model is None else id(model)}
         return result, files, info
 
     def poll(self) -> int:
@@ -391,7 +378,9 @@ class ClusterBatch:
             actor_cls = ray.remote(num_cpus=self.cluster.cpus_per_task, max_restarts=-1,
                                    max_task_retries=0, max_concurrency=2)(Analyser)
             cwd = os.getcwd()
-            actors = [actor_cls.remote(cwd) for _ in range(min(slots, len(self.paths)))]
+            opts = self._opts()
+            actors = [actor_cls.remote(cwd, opts)
+                      for _ in range(min(slots, len(self.paths)))]
             self.actors = actors
             try:
                 return self._schedule(ray, actors, on_result)
@@ -403,9 +392,9 @@ class ClusterBatch:
 
     # ------------------------------------------------------------------ the loop
     def _opts(self) -> AnalyseOptions:
-        # workers never show bars; one model process per input (one model per actor)
+        # workers never show bars
         out = self.options.out_dir
-        return replace(self.options, progress=False, pose_workers=1,
+        return replace(self.options, progress=False,
                        out_dir=out if out.is_absolute() else Path.cwd() / out)
 
     def _target(self, i: int) -> Path:
@@ -459,7 +448,7 @@ class ClusterBatch:
                     time.sleep(POLL_S)
                 for ref in ready:
                     i, k = running.pop(ref)
-                    result, actor_ok = self._collect(ray, ref, i)
+                    result, actor_ok = self._collect(ray, ref, i, k)
                     if actor_ok:
                         idle.append(k)
                     else:  # back to work once it answers a poll again (Ray restarts it)
@@ -490,8 +479,10 @@ class ClusterBatch:
             bar.close()
         return [results[i] for i in range(len(self.paths))]
 
-    def _collect(self, ray: Any, ref: Any, i: int) -> tuple[InputResult | None, bool]:
-        """The result of input ``i`` (None: try again) and whether its actor is fine."""
+    def _collect(self, ray: Any, ref: Any, i: int, k: int
+                 ) -> tuple[InputResult | None, bool]:
+        """The result of input ``i`` from actor ``k`` (None: try again) and whether the
+        actor is fine."""
         from ray.exceptions import RayActorError, RayError
 
         actor_ok = True
@@ -506,6 +497,7 @@ class ClusterBatch:
             why = f"the worker failed ({type(cause).__name__}: {lines[-1]})"
         else:
             self.workers[i] = info
+            self._count(k, int(info["frames"]))
             return self._place(result, files, i), True
         if self.attempts[i] < ATTEMPTS:
             return None, actor_ok
@@ -551,14 +543,19 @@ class ClusterBatch:
                 except Exception:  # noqa: BLE001 - restarting (or unreachable): no news
                     continue
                 answered.add(k)
-                last = self._polled.get(k, 0)
-                self.frames += n - last if n >= last else n  # restarted: counts from 0
-                self._polled[k] = n
+                self._count(k, n)
         waiting = set(polls.values())
         for k, a in enumerate(actors):
             if k not in waiting and k not in dead and k not in died:
                 polls[a.poll.remote()] = k
         return answered, died
+
+    def _count(self, k: int, n: int) -> None:
+        """Actor ``k`` has analysed ``n`` frames in all (as it last said)."""
+        last = self._polled.get(k, 0)
+        if n != last:
+            self.frames += n - last if n > last else n  # restarted: it counts from 0
+            self._polled[k] = n
 
     def _cancel(self, ray: Any, actors: list[Any], running: dict[Any, tuple[int, int]]
                 ) -> None:
@@ -586,6 +583,6 @@ def analyse_on_cluster(paths: Sequence[Path], options: AnalyseOptions,
                        cluster: ClusterOptions,
                        on_result: Callable[[InputResult], None] | None = None
                        ) -> list[InputResult]:
-    """Analyse every input on the cluster; like :func:`posecheck.analysis.analyse_many`
+    """Analyse every input on the cluster; like :func:`posecheck.batch.analyse_many`
     (results in input order, ``on_result`` as each finishes, in any order)."""
     return ClusterBatch(paths, options, cluster).run(on_result)

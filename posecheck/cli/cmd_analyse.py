@@ -1,6 +1,6 @@
 """``posecheck analyse INPUT...``: measure recorded videos or landmark files (docs/analyse.md).
 
-Thin front end over :mod:`posecheck.analysis`: parses options, prints one line per input
+Thin front end over :mod:`posecheck.batch`: parses options, prints one line per input
 (stdout) and progress bars (stderr), records the summaries in the history store, and
 exits 1 when any input failed (the others are still analysed and written).
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from posecheck.errors import ConfigError
+from posecheck.errors import ConfigError, StoreError
 
 
 def register(subparsers: Any) -> None:
@@ -47,9 +47,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-store", action="store_true", help="do not record in the history")
     p.add_argument("--force", action="store_true", help="record in the history even when "
                    "this input was recorded before (default: once per file content)")
-    p.add_argument("--pose-workers", type=int, metavar="N", help="pose model processes "
-                   "sharing one video, each inferring a part of it (default with --no-video: "
-                   "one per core, at most 2; else 1; 1 = exactly one pass)")
     c = p.add_argument_group("cluster (pip install 'posecheck[cluster]'; docs/cluster.md)")
     c.add_argument("--cluster", metavar="ADDRESS", help="analyse on a Ray cluster: local (a "
                    "Ray runtime on this machine, all cores), auto (the cluster this machine "
@@ -64,19 +61,17 @@ def register(subparsers: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from posecheck.analysis import AnalyseOptions, stretches_for
+    from posecheck.analyse_input import AnalyseOptions, stretches_for
 
     if args.threshold is not None and not 0 <= args.threshold <= 180:
         raise ConfigError(f"--threshold must be between 0 and 180 degrees, got "
                           f"{args.threshold:g}.")
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}.")
-    if args.pose_workers is not None and args.pose_workers < 1:
-        raise ConfigError(f"--pose-workers must be at least 1, got {args.pose_workers}.")
     opts = AnalyseOptions(stretch=args.stretch, threshold_deg=args.threshold, out_dir=args.out,
                           video=not args.no_video, model_path=args.model, mot=args.mot,
                           neutral=not args.no_neutral, smooth=not args.raw,
-                          progress=sys.stderr.isatty(), pose_workers=args.pose_workers)
+                          progress=sys.stderr.isatty())
     stretches_for(opts)  # an unknown --stretch is one error before any work
     return opts
 
@@ -92,9 +87,6 @@ def _cluster_options(args: argparse.Namespace) -> Any:
     if args.jobs is not None:
         raise ConfigError("--jobs is for runs on this machine; with --cluster there is one "
                           "pose model per --cluster-cpus-per-task CPUs of the cluster.")
-    if args.pose_workers not in (None, 1):
-        raise ConfigError("--pose-workers applies to runs on this machine; with --cluster "
-                          "each input is inferred in one pass.")
     from posecheck.cluster import DEFAULT_CPUS_PER_TASK, ClusterOptions, import_ray
 
     cpus = args.cluster_cpus_per_task
@@ -106,7 +98,7 @@ def _cluster_options(args: argparse.Namespace) -> Any:
 
 def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
     """Fail once, before any work, when videos need a model that is unusable; its path."""
-    from posecheck.analysis import LANDMARK_SUFFIXES
+    from posecheck.analyse_input import LANDMARK_SUFFIXES
     from posecheck.model import verify_model
 
     if any(p.suffix.lower() not in LANDMARK_SUFFIXES for p in inputs):
@@ -116,7 +108,7 @@ def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
 
 def _check_outputs(args: argparse.Namespace, inputs: list[Path], model: Path | None) -> None:
     """Refuse result folders that hold an input, the model or the history (exit 2)."""
-    from posecheck.analysis import output_dirs
+    from posecheck.batch import output_dirs
     from posecheck.guard import db_files, refuse_overwrite
     from posecheck.guard import inputs as protect
     from posecheck.store import resolve_db_path
@@ -137,7 +129,8 @@ def _store_result(store: Any, result: Any, force: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse every input; exit status 1 if any failed."""
-    from posecheck.analysis import analyse_many, expand_inputs, result_line
+    from posecheck.batch import analyse_many, expand_inputs, result_line
+    from posecheck.safe_text import printable
 
     opts = _options(args)
     cluster = _cluster_options(args)
@@ -146,9 +139,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
     _check_outputs(args, inputs, _check_model(args, inputs))
     store = _open_store(args)
+    not_stored: list[Any] = []
     try:
         def report(result: Any) -> None:
-            print(result_line(result) + _store_result(store, result, args.force), flush=True)
+            try:
+                note = _store_result(store, result, args.force)
+            except StoreError as exc:  # the outputs are written; the batch goes on
+                note = f" [not stored: {exc}]"
+                not_stored.append(result)
+            print(printable(result_line(result) + note), flush=True)  # names escaped
 
         if cluster is None:
             results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
@@ -159,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if store is not None:
             store.close()
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if not r.ok or r in not_stored]
     if len(results) > 1:
         print(f"{len(results) - len(failed)} of {len(results)} inputs analysed"
               + (f"; {len(failed)} failed." if failed else "."), file=sys.stderr)

@@ -17,7 +17,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="needs the [cluster] extra: pip install -e '.[cluster]'")
 
-from posecheck.analysis import AnalyseOptions  # noqa: E402
+from posecheck.analyse_input import AnalyseOptions  # noqa: E402
 from posecheck.cli import main  # noqa: E402
 from posecheck.cluster import ClusterBatch, ClusterOptions, start_local  # noqa: E402
 from posecheck.store import Store  # noqa: E402
@@ -94,14 +94,25 @@ def test_cluster_run_gives_the_local_bytes_and_history(ray_runtime, inputs, loca
     assert stored == sorted(str(p) for p in inputs[:3])  # each good input once
 
 
-def test_collect_ships_the_same_files_back(ray_runtime, inputs, local_run, tmp_path):
+def test_collect_ships_the_same_files_back_from_one_model(ray_runtime, local_run,
+                                                          tmp_path):
     out = tmp_path / "out"
-    assert main(["analyse", str(VIDEO2), str(LANDMARKS), "--out", str(out), "--no-store",
-                 "--cluster", "local", "--collect"]) == 0
+    batch = ClusterBatch([VIDEO2, LANDMARKS, VIDEO], AnalyseOptions(out_dir=out,
+                                                                   progress=False),
+                         ClusterOptions("local", collect=True))
+    results = batch.run()
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert [r.out_dir for r in results] == [out / "tfjs_pose_squats",
+                                            out / "pose2sim_cam01.landmarks",
+                                            out / "pose2sim_cam01"]
     local, collected = _tree(local_run), _tree(out)
-    assert sorted(collected) == sorted(n for n in local if n.split("/")[0] in
-                                       ("tfjs_pose_squats", "pose2sim_cam01.landmarks"))
+    assert sorted(collected) == sorted(n for n in local if not n.startswith("broken"))
     assert [n for n in collected if local[n] != collected[n]] == []
+    assert all(p.exists() for r in results for p in r.files)
+    # two CPUs, two per actor: one actor did all three, with the model it loaded once
+    first, _, last = (batch.workers[i] for i in range(3))
+    assert first["pid"] == last["pid"] and first["model"] == last["model"] is not None
+    assert batch.frames >= 100 + 65 + 100 - 1  # progress polled from the actor
 
 
 def _kill_when_running(batch: ClusterBatch, times: int, min_frames: int = 15) -> list[int]:

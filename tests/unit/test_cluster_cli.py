@@ -38,7 +38,6 @@ def test_cpus_per_task_must_be_positive():
     (["--collect"], "--collect needs --cluster."),
     (["--cluster-cpus-per-task", "1"], "--cluster-cpus-per-task needs --cluster."),
     (["--cluster", "local", "--jobs", "2"], "--jobs is for runs on this machine"),
-    (["--cluster", "local", "--pose-workers", "2"], "--pose-workers applies"),
     (["--cluster", "nowhere"], "--cluster must be local, auto"),
 ])
 def test_cluster_flags_are_checked_before_any_work(args, message, tmp_path, capsys):
