@@ -108,14 +108,16 @@ def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
 
 def _check_outputs(args: argparse.Namespace, inputs: list[Path], model: Path | None) -> None:
     """Refuse result folders that hold an input, the model or the history (exit 2)."""
-    from posecheck.batch import output_dirs
+    from posecheck.batch import INCOMPLETE, output_dirs
     from posecheck.guard import db_files, refuse_overwrite
     from posecheck.guard import inputs as protect
     from posecheck.store import resolve_db_path
 
     protected = (protect(inputs, "an input") + protect([model], "the pose model")
                  + db_files(resolve_db_path(args.db)))
-    refuse_overwrite([], protected, folders=output_dirs(inputs, args.out))
+    dirs = output_dirs(inputs, args.out)
+    parts = [d.with_name(d.name + INCOMPLETE) for d in dirs]  # replaced when interrupted
+    refuse_overwrite([], protected, folders=dirs + parts)
 
 
 def _store_result(store: Any, result: Any, force: bool) -> str:

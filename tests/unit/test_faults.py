@@ -571,3 +571,63 @@ def test_ctrl_c_to_the_whole_process_group_is_one_line(tmp_path: Path, delay_s: 
     if proc.returncode != 0:  # (a fast machine may have finished)
         assert proc.returncode in (130, -signal.SIGINT)
         assert err.strip().splitlines()[-1] == "Interrupted."
+
+
+# ------------------------------------------------------------- result folders, swapped
+def _analyse_landmarks(home: Path) -> int:
+    return main(["analyse", "a.jsonl", "--out", "o", "--no-store"])
+
+
+def test_an_interrupted_rerun_leaves_the_previous_result_untouched(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    import posecheck.batch as batch
+
+    assert _analyse_landmarks(home) == 0
+    before = snapshot(home)
+    real = batch.analyse_file
+
+    def interrupted(path: Path, out_dir: Path, *args: object) -> object:
+        (out_dir / "landmarks.jsonl").write_text("42 lines of a second run\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "analyse_file", interrupted)
+    capsys.readouterr()
+    code = _analyse_landmarks(home)
+    _, err = capsys.readouterr()
+    line = assert_one_line(code, err, 130, "previous result in o/a is untouched",
+                           "what was done is in o/a.incomplete")
+    assert line.startswith("Interrupted: ")
+    assert_unchanged(before, home)  # the complete result, byte for byte
+    assert sorted(p.name for p in (home / "o").iterdir()) == ["a", "a.incomplete"]
+    assert (home / "o" / "a.incomplete" / "landmarks.jsonl").read_text().startswith("42")
+    # a complete re-run replaces the result whole and drops the incomplete part
+    monkeypatch.setattr(batch, "analyse_file", real)
+    (home / "o" / "a" / "stray.txt").write_text("from the old result")
+    assert _analyse_landmarks(home) == 0
+    assert sorted(p.name for p in (home / "o").iterdir()) == ["a"]
+    assert not (home / "o" / "a" / "stray.txt").exists()  # no mix of old and new files
+    assert (home / "o" / "a" / "summary.json").read_bytes()  # the new one
+
+
+def test_a_failed_rerun_keeps_the_previous_result(home: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert _analyse_landmarks(home) == 0
+    (home / "a.jsonl").write_text("not json\n")  # the same input, now broken
+    before = {k: v for k, v in snapshot(home).items() if not k.endswith("a.jsonl")}
+    assert _analyse_landmarks(home) == 1
+    out, _ = capsys.readouterr()
+    assert "a.jsonl: error" in out and "line 1" in out
+    assert_unchanged(before, home)
+    assert sorted(p.name for p in (home / "o").iterdir()) == ["a"]
+
+
+def test_a_symlink_loop_among_inputs_is_one_input_failing(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (home / "loop.jsonl").symlink_to("loop.jsonl")
+    code = main(["analyse", "loop.jsonl", "a.jsonl", "--out", "o", "--no-store", "--jobs", "1"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    first, second = out.strip().splitlines()
+    assert first == "loop.jsonl: error: loop.jsonl: a symlink loop"
+    assert second.startswith("a.jsonl: 100 frames")
