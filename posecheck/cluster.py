@@ -32,9 +32,10 @@ How it runs (docs/cluster.md):
   caller records them (``on_result``), exactly as for a local batch.
 - A worker that dies (killed, out of memory, node lost) or a task that fails fails only
   its input: it is tried once more (on a restarted or another actor), then reported like
-  any bad input. Ctrl-C (KeyboardInterrupt) asks the running actors to stop (they abandon
-  their input as a local run does: temporary files removed), keeps everything already
-  finished, stops the actors and re-raises.
+  any bad input. Ctrl-C (KeyboardInterrupt) asks the running actors to stop (each handles
+  it as a local Ctrl-C: the previous result kept, the part done moved to
+  ``NAME.incomplete``), keeps everything already finished, stops the actors and raises
+  :class:`posecheck.batch.Interrupted` saying what happened to the running inputs.
 - Progress: one bar for the batch (inputs done / total, frames per second over all
   actors, polled from the actors twice a second), on stderr when ``options.progress``.
 
@@ -126,8 +127,9 @@ def import_ray() -> Any:
 
 
 # --------------------------------------------------------------------------- worker side
-class Cancelled(Exception):
-    """Raised inside an actor's analysis when the driver asked it to stop."""
+class Cancelled(KeyboardInterrupt):
+    """Raised inside an actor's analysis when the driver asked it to stop: to the pipeline
+    it is a Ctrl-C (:func:`posecheck.batch.analyse_into` keeps the part done aside)."""
 
 
 class _Counted:
@@ -136,8 +138,8 @@ class _Counted:
     Wraps a :class:`posecheck.pose.PoseEstimator` (``detect``, ``reset``, ``model``, as
     :func:`posecheck.analyse_input.analyse_file` uses it). ``counter`` is a one-element
     list (frames so far); ``stop`` an Event that makes the next call raise
-    :class:`Cancelled`: the pipeline then abandons the input exactly as on Ctrl-C in a
-    local run (temporary files removed).
+    :class:`Cancelled`: the pipeline then stops the input exactly as on Ctrl-C in a
+    local run.
     """
 
     def __init__(self, est: Any, counter: list[int], stop: threading.Event) -> None:
@@ -186,7 +188,7 @@ class Analyser:
         this worker (host, pid, the identity of its pose model) for the driver."""
         import socket
 
-        from posecheck.batch import analyse_into
+        from posecheck.batch import Interrupted, analyse_into
 
         self._stop.clear()
         model = self._model.for_input(path)  # loaded once, by the first video
@@ -194,7 +196,12 @@ class Analyser:
         tmp = Path(tempfile.mkdtemp(prefix="posecheck-cluster-")) if collect else None
         target = tmp / out_dir.name if tmp is not None else out_dir
         try:
-            result = analyse_into(path, target, options, est)
+            try:
+                result = analyse_into(path, target, options, est)
+            except Interrupted as exc:  # stopped by the driver: a result saying so
+                why = f"{path}: interrupted; " + (str(exc) if tmp is None else
+                                                  "its part was dropped on the worker.")
+                result = InputResult(path, out_dir, error=why)
             if result.summary is not None and result.summary.get("kind") == "landmarks":
                 self._frames[0] += int(result.summary["frames"])  # no model, no count
             files = None
@@ -473,8 +480,9 @@ class ClusterBatch:
                     bar.set_postfix_str(f"{fps:.0f} frames/s", refresh=False)
                 bar.refresh()
         except KeyboardInterrupt:
-            self._cancel(ray, actors, running)
-            raise
+            from posecheck.batch import Interrupted
+
+            raise Interrupted(self._cancel(ray, actors, running)) from None
         finally:
             bar.close()
         return [results[i] for i in range(len(self.paths))]
@@ -558,25 +566,35 @@ class ClusterBatch:
             self._polled[k] = n
 
     def _cancel(self, ray: Any, actors: list[Any], running: dict[Any, tuple[int, int]]
-                ) -> None:
-        """Ask the running actors to abandon their input; wait a little for them."""
+                ) -> str:
+        """Ask the running actors to abandon their input, wait a little for them; what to
+        tell about the inputs that were running."""
         for _, k in running.values():
             with contextlib.suppress(Exception):
                 actors[k].stop.remote()
-        if running:
-            with contextlib.suppress(Exception):
-                ray.wait(list(running), num_returns=len(running), timeout=STOP_WAIT_S)
+        told = []
+        with contextlib.suppress(Exception):
+            done, _ = ray.wait(list(running), num_returns=len(running), timeout=STOP_WAIT_S)
+            for ref in done:
+                with contextlib.suppress(Exception):
+                    told.append(ray.get(ref)[0].error)
+        if len(told) < len(running):
+            told.append(f"{len(running) - len(told)} input(s) stopped with their worker")
+        return " ".join(t for t in told if t)
 
 
-def _remove_leftovers(folder: Path, since: float) -> None:
-    """Delete the temporary files a killed worker left in ``folder`` (an input's own output
-    folder): hidden files (every output is first written as ``.NAME.*``, then renamed)
-    changed since its try started. Nothing else is touched."""
+def _remove_leftovers(out_dir: Path, since: float) -> None:
+    """Delete the folder a killed worker was building for ``out_dir``: the hidden sibling
+    ``.NAME.XXXXXXXX.building`` (:func:`posecheck.batch.analyse_into`) made since its try
+    started. Nothing else is touched (another input's ``.NAME.other...`` does not match)."""
+    import re
+
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.[a-z0-9_]{{8}}\.building")
     with contextlib.suppress(OSError):
-        for p in folder.iterdir():
+        for p in out_dir.parent.iterdir():
             with contextlib.suppress(OSError):
-                if p.name.startswith(".") and p.is_file() and p.stat().st_mtime >= since - 1:
-                    p.unlink()
+                if pattern.fullmatch(p.name) and p.is_dir() and p.stat().st_mtime >= since - 1:
+                    shutil.rmtree(p)
 
 
 def analyse_on_cluster(paths: Sequence[Path], options: AnalyseOptions,

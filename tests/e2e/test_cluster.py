@@ -164,3 +164,45 @@ def test_a_killed_worker_s_input_is_retried_once_then_reported(ray_runtime, loca
     video, landmarks = box[0]
     assert not video.ok and "died" in video.error and "tried 2 times" in video.error
     assert landmarks.ok and batch.attempts == [2, 1]
+
+
+def test_ctrl_c_keeps_what_finished_and_stops_everything(tmp_path):
+    """Ctrl-C in a terminal (SIGINT to the whole process group, Ray's processes included)
+    during a --cluster local run with two actors: exit 130 at once, the finished input
+    complete and in the history, the running one's part aside, no process left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_analyse import make_long_video
+
+    long = tmp_path / "long.mp4"
+    make_long_video(VIDEO, 4, long)  # 400 frames: still running when the short one is done
+    out, db = tmp_path / "out", tmp_path / "h.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "posecheck", "analyse", str(VIDEO2), str(long), "--out",
+         str(out), "--db", str(db), "--cluster", "local", "--cluster-cpus-per-task", "1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("tfjs_pose_squats.mp4: 65 frames"), proc.communicate()
+        time.sleep(1)
+        os.killpg(proc.pid, signal.SIGINT)
+        t0 = time.monotonic()
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and time.monotonic() - t0 < 20
+    assert rest == "" and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"Interrupted: {long}: interrupted;")
+    assert sorted(p.name for p in out.iterdir()) == ["long.incomplete", "tfjs_pose_squats"]
+    with Store.open(db) as store:
+        assert [s.input for s in store.sessions()] == [str(VIDEO2)]
+    deadline = time.monotonic() + 15
+    while subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "processes of the run left behind"
+        time.sleep(0.5)
