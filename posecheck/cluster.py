@@ -479,10 +479,12 @@ class ClusterBatch:
                 if fps is not None:
                     bar.set_postfix_str(f"{fps:.0f} frames/s", refresh=False)
                 bar.refresh()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM/SIGHUP made one by the CLI)
             from posecheck.batch import Interrupted
 
-            raise Interrupted(self._cancel(ray, actors, running)) from None
+            stop = Interrupted(self._cancel(ray, actors, running))
+            stop.exit_status = int(getattr(exc, "exit_status", 130))
+            raise stop from None
         finally:
             bar.close()
         return [results[i] for i in range(len(self.paths))]

@@ -239,7 +239,11 @@ def _session_rows(stretch_series: dict[str, list[Point]]) -> str:
              str(p.holds), _deg(p.range_gained_deg, True)] for side, p in points]  # fmt: skip
     head = ("date", "session", "side", "peak", "held", f"within {END_RANGE_DEG:.0f}° of peak",
             "holds", "gained over holds")  # fmt: skip
-    return "<h3>Each session</h3>" + _table(head, rows, {3, 4, 5, 6, 7})
+    note = ""
+    if any(p.end_range_s is None and p.peak_deg is not None for _, p in points):
+        note = ("<p class='note'>– in “within 5° of peak”: not recorded (the session was stored "
+                "by an older posecheck, before that time was measured).</p>")
+    return "<h3>Each session</h3>" + _table(head, rows, {3, 4, 5, 6, 7}) + note
 
 
 def _stretch_section(stretch: str, name: str, stretch_series: dict[str, list[Point]],
