@@ -24,6 +24,7 @@ from posecheck.mdc import DEFAULT_MDC_DEG, MIN_SESSIONS_FOR_PERSONAL, is_real_ch
 from posecheck.report import (
     ASYMMETRY_ATTENTION_DEG,
     IR_STRETCH,
+    RESTING_DEG,
     VIEW_CHANGE_DEG,
     Point,
     SeriesStats,
@@ -35,6 +36,7 @@ from posecheck.report import (
     check_one_person,
     setup_segments,
     side_pairs,
+    stretched,
     trend,
 )
 from posecheck.store import SessionRecord, local_time, zone_label
@@ -63,8 +65,8 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:
 margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em;margin:.2em 0 .1em} h2{margin:1.6em 0 .4em;border-bottom:1px solid #ccc;
 padding-bottom:.15em;font-size:1.3em} h3{font-size:1.05em;margin:1.1em 0 .3em}
-table{border-collapse:collapse;margin:.4em 0 .8em;font-size:.9em;max-width:100%}
-th,td{border:1px solid #ccc;padding:.25em .45em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.4em 0 .8em;font-size:.86em;max-width:100%}
+th,td{border:1px solid #ccc;padding:.25em .4em;text-align:left;vertical-align:top}
 th{background:#f2f2f2;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .real{color:#1a7f37;font-weight:600} .noise{color:#666} .flag{color:#a04a00;font-weight:600}
 .warn{border-left:4px solid #c77700;background:#fff7e6;padding:.4em .8em;margin:.6em 0}
@@ -137,12 +139,11 @@ def _verdict(change: float | None, real: bool, mdc: float) -> str:
 def _noise_used(stats: SeriesStats) -> str:
     mdc = stats.mdc
     if mdc.value_deg != DEFAULT_MDC_DEG:
-        return (f"{mdc.value_deg:.1f}° (this person's own scatter, larger than "
-                f"{DEFAULT_MDC_DEG:.0f}°)")  # fmt: skip
+        return f"{mdc.value_deg:.1f}° <span class='note'>own scatter</span>"
     if mdc.personal_deg is None:
-        return f"{mdc.value_deg:.0f}° (literature; under {MIN_SESSIONS_FOR_PERSONAL} sessions)"
-    return (f"{mdc.value_deg:.0f}° (literature; own scatter {mdc.personal_deg:.1f}° "
-            "is smaller)")  # fmt: skip
+        return f"{mdc.value_deg:.0f}° <span class='note'>literature</span>"
+    return (f"{mdc.value_deg:.0f}° <span class='note'>literature (own scatter "
+            f"{mdc.personal_deg:.1f}°)</span>")  # fmt: skip
 
 
 def _dated(value: float | None, when: datetime, with_time: bool = False) -> str:
@@ -195,7 +196,7 @@ def _pair_text(p: SidePair) -> str:
 def _asymmetry(stretch_series: dict[str, list[Point]], trends: dict[str, Trend]) -> str:
     pairs = side_pairs(stretch_series)
     head = "<h3>Left and right</h3>"
-    last = {side: max((p for p in pts if p.peak_deg is not None),
+    last = {side: max((p for p in pts if stretched(p)),
                       key=lambda p: (p.when, p.session_id), default=None)
             for side, pts in stretch_series.items()}  # fmt: skip
     lp, rp = last.get("left"), last.get("right")
@@ -207,9 +208,10 @@ def _asymmetry(stretch_series: dict[str, list[Point]], trends: dict[str, Trend])
                  f"{_when(rp.when, False)}) were measured on different occasions, so they are "
                  "not compared with each other.</p>")  # fmt: skip
     if not pairs:
-        return (head + "<p class='note'>No session (and no day) measured both sides of this "
+        return (head + "<p class='note'>No session (and no day) has both sides doing this "
                 "stretch, so left and right are not compared: sides measured on different days "
-                "would mix day-to-day change into the difference.</p>" + apart)  # fmt: skip
+                "would mix day-to-day change into the difference, and a side that rested while "
+                "the other stretched says nothing about its range.</p>" + apart)  # fmt: skip
     latest = pairs[-1]
     mdcs = [t.stats.mdc.value_deg for t in trends.values() if t.stats is not None]
     mdc = max(mdcs, default=DEFAULT_MDC_DEG)
@@ -240,7 +242,11 @@ def _session_rows(stretch_series: dict[str, list[Point]]) -> str:
              str(p.holds), _deg(p.range_gained_deg, True)] for side, p in points]  # fmt: skip
     head = ("date", "session", "side", "peak", "held", f"within {END_RANGE_DEG:.0f}° of peak",
             "holds", "gained over holds")  # fmt: skip
-    return "<h3>Each session</h3>" + _table(head, rows, {3, 4, 5, 6, 7})
+    note = ""
+    if any(p.end_range_s is None and p.peak_deg is not None for _, p in points):
+        note = ("<p class='note'>– in “within 5° of peak”: not recorded (the session was stored "
+                "by an older posecheck, before that time was measured).</p>")
+    return "<h3>Each session</h3>" + _table(head, rows, {3, 4, 5, 6, 7}) + note
 
 
 def _stretch_section(stretch: str, name: str, stretch_series: dict[str, list[Point]],
@@ -250,14 +256,18 @@ def _stretch_section(stretch: str, name: str, stretch_series: dict[str, list[Poi
     trends = {side: trend(points) for side, points in stretch_series.items()}
     changes = changes_within({stretch: stretch_series}, stretch, all_changes)
     rows = [_progress_row(side, trends[side]) for side in sorted(trends)]
-    head = ("side", "sessions compared", "first", "latest", "best", "change since first",
-            "change since previous", "noise used (MDC95)")  # fmt: skip
+    head = ("side", "sessions", "first", "latest", "best", "change since first",
+            "change since previous", "noise (MDC95)")  # fmt: skip
     fig = trend_figure({stretch: stretch_series}, stretch, name, changes)
     png = base64.b64encode(figure_png(fig)).decode("ascii")
     title = _e(name) + (f" <span class='note'>({_e(stretch)})</span>" if name != stretch else "")
     return (
         f"<section class='stretch'><h2>{title}</h2>" + _setup_warnings(trends, changes)
-        + "<h3>Progress</h3>" + _table(head, rows, {1}) + _asymmetry(stretch_series, trends)
+        + "<h3>Progress</h3>" + _table(head, rows, {1})
+        + "<p class='note'>Sessions: how many are compared (same camera set-up). Changes count "
+        "as real only beyond the noise level (MDC95, explained at the end); the noise comes "
+        "from the literature unless this person's own session-to-session scatter is larger."
+        "</p>" + _asymmetry(stretch_series, trends)
         + f"<figure><img alt='trend of {_e(name)}' src='data:image/png;base64,{png}'>"
         "<figcaption>Top: the deepest angle of each session (filled = complete, hollow = "
         "interrupted); the shaded band is the first compared session ± the noise level, so "
@@ -325,10 +335,13 @@ scatter around their trend line gives a second estimate (MDC95 = 1.96 × √2 ×
 standard error of measurement SEM = the residual standard deviation), used when it is larger.</p>
 <p><b>What is compared.</b> Only sessions of this person. A trend only follows sessions of the
 same stretch and side with a similar camera set-up: the same image size and the person facing
-the camera within {VIEW_CHANGE_DEG:.0f}° of the same direction (estimated from the body landmarks
-in each session). Left and right are compared within one session, or else from two sessions of
-the same day (named). A left–right difference above {ASYMMETRY_ATTENTION_DEG:.0f}° is flagged for
-a closer look: a rule of thumb, not a published cut-off, chosen well above the noise; most
+the camera within {VIEW_CHANGE_DEG:.0f}° of the same direction (estimated from the shoulder line
+of the body landmarks in each session; on rendered test videos it noticed a camera moved by 20°,
+with little margin, and it misses smaller moves). Left and right are compared within one
+session, or else from two sessions of the same day (named), and only when both sides were
+stretched (held it, or went beyond {RESTING_DEG:.0f}°: a resting side reads a few degrees).
+A left–right difference above {ASYMMETRY_ATTENTION_DEG:.0f}° is flagged for a closer look: a rule
+of thumb, not a published cut-off, chosen well above the noise; most
 healthy adults are symmetric {_ref('kouyoumdjian')}.</p>
 <p><b>Not a medical device.</b> posecheck measures the angle of the shin like a goniometer does;
 it is a training aid. Its numbers support, and do not replace, a clinical examination.</p>
