@@ -53,7 +53,7 @@ def frontal_rotation_2d(px: np.ndarray, side: str) -> np.ndarray:
     return np.degrees(np.arctan2(lateral, dot(shank, d)))
 
 
-def _leg_indices(side: str) -> list[int]:
+def leg_indices(side: str) -> list[int]:
     leg = LEG[side]
     other = LEG["left" if side == "right" else "right"]["hip"]
     return [leg[name] for name in _POINTS] + [other]
@@ -68,7 +68,7 @@ def aimed_at_knee(
     pixels. Returns (``px_aimed`` (T, 33, 2) with only hips, knee and ankle filled (others
     NaN), ``ray`` (T, 3) the unit ray to the knee in camera axes (x right, y down, z forward)).
     """
-    idx = _leg_indices(side)
+    idx = leg_indices(side)
     rays = np.concatenate((px[:, idx, :] - size[:, None, :] / 2,
                            np.broadcast_to(focal_px[:, None, None], (px.shape[0], len(idx), 1))),
                           axis=-1)
@@ -87,7 +87,7 @@ def along_ray(points: np.ndarray, side: str, ray: np.ndarray) -> np.ndarray:
     World axes follow the camera, so this is what the 2D method would see of the world
     skeleton from a virtual camera looking along ``ray``; only hips, knee and ankle filled.
     """
-    idx = _leg_indices(side)
+    idx = leg_indices(side)
     out = np.full((*points.shape[:-1], 2), np.nan)
     out[:, idx, :] = rotate_onto_z(ray, points[:, idx, :])[..., :2]
     return out
