@@ -1,17 +1,20 @@
-"""Shared ``--db PATH`` option of the commands that use the session history.
+"""Shared ``--db PATH`` and ``--person NAME`` options of the commands that use the history.
 
 ``add_db_argument(parser)`` adds the option; ``open_store(args)`` opens the database it
 names (flag, then ``$POSECHECK_DB``, then the user data directory). Other commands that
-save sessions (analyse, live) may use both. Standard library only at import time.
+save sessions (analyse, live) may use both. ``add_person_argument`` / ``person_from``: who
+was measured (flag, then ``$POSECHECK_PERSON``, else None = the default person when storing).
+Standard library only at import time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 
 from posecheck.errors import ConfigError
-from posecheck.store import Store, resolve_db_path
+from posecheck.store import DEFAULT_PERSON, PERSON_ENV_VAR, Store, clean_person, resolve_db_path
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +26,21 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
         help="history database file (default: $POSECHECK_DB, else "
         "history.sqlite3 in the user data directory)",
     )
+
+
+def add_person_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--person NAME``; ``what`` ends the help text (e.g. "whose sessions to list")."""
+    parser.add_argument(
+        "--person", metavar="NAME", default=None,
+        help=f"{what} (default: ${PERSON_ENV_VAR}, else '{DEFAULT_PERSON}' when storing; "
+        "names match ignoring case)",
+    )  # fmt: skip
+
+
+def person_from(args: argparse.Namespace) -> str | None:
+    """``--person``, else ``$POSECHECK_PERSON``, cleaned; None when neither is given."""
+    name = getattr(args, "person", None) or os.environ.get(PERSON_ENV_VAR) or None
+    return None if name is None or not name.strip() else clean_person(name)
 
 
 def open_store(args: argparse.Namespace) -> Store:
