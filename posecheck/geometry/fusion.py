@@ -191,15 +191,26 @@ def _thigh_angle(pts: np.ndarray, side: str) -> np.ndarray:
                                  np.linalg.norm(ankle - knee, axis=-1)))
 
 
-def _corrected(pts: np.ndarray, side: str, thigh: np.ndarray, focal: np.ndarray | float
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(rotation of the decompressed view, femur tilt) of (T, 33, 2) aimed points."""
-    hip, knee, _ = leg_points(pts, side)
-    tilt, t = femur_tilt(hip - knee, thigh, focal)
+def _corrected(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray | float,
+               thigh: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rotation of the decompressed view, femur tilt, true shank length) of aimed points.
+
+    ``pts`` (T, 33, 2). Without ``thigh`` (its length in the same units) it is found
+    self-consistently: the shank is perpendicular to the femur, so the decompressed shank
+    is its true length and the thigh ``rho`` times that (three fixed-point steps).
+    """
+    hip, knee, ankle = leg_points(pts, side)
+    shank = np.linalg.norm(ankle - knee, axis=-1)
+    steps = 1 if thigh is not None else 3
+    for _ in range(steps):
+        length = thigh if thigh is not None else rho * shank
+        tilt, t = femur_tilt(hip - knee, length, focal)
+        shank = np.linalg.norm(decompress(ankle[:, None], knee, tilt, t)[:, 0] - knee, axis=-1)
     idx = leg_indices(side)
     out = pts.copy()
     out[:, idx] = decompress(pts[:, idx], knee, tilt, t)
-    return frontal_rotation_2d(out, side), tilt
+    return frontal_rotation_2d(out, side), tilt, shank
 
 
 def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
@@ -228,14 +239,23 @@ def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
     _, k0, a0 = leg_points(px, side)
     shank_now = np.linalg.norm(a0 - k0, axis=-1)
     ref = refs.shank.get(side)
-    shank_ref = shank_now if ref is None else np.where(np.isfinite(ref), ref, shank_now)
     rho = _ratio(world, side, n)
-    thigh = rho * shank_ref
-    rotation, tilt = _corrected(aimed, side, thigh, focal)
+    rotation, tilt, shank_true = _corrected(aimed, side, rho, focal)
+    thigh = rho * shank_true
     if world is not None:
-        seen = along_ray(world[..., :3], side, ray)
-        h, k, _ = leg_points(world[..., :3], side)
-        pred, _ = _corrected(seen, side, np.linalg.norm(h - k, axis=-1), np.inf)
+        w3 = world[..., :3]
+        # the knee's depth (metres) at which the world shank images as long as the image's
+        _, ko, ao = leg_points(along_ray(w3, side, ray), side)
+        _, ki, ai = leg_points(aimed, side)
+        shank_img = np.linalg.norm(ai - ki, axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            depth = focal * np.linalg.norm(ao - ko, axis=-1) / shank_img
+            for _ in range(2):
+                _, ks, as_ = leg_points(along_ray(w3, side, ray, depth, focal), side)
+                depth = depth * np.linalg.norm(as_ - ks, axis=-1) / shank_img
+        seen = along_ray(w3, side, ray, depth, focal)
+        # the same model on the world skeleton: its residual is what the model misses
+        pred, _, _ = _corrected(seen, side, rho, focal)
         fix = _wrap(leg3.rotation_deg - pred)
         gap = np.fmax(np.abs(_thigh_angle(seen, side) - _thigh_angle(aimed, side)),
                       np.abs(_wrap(frontal_rotation_2d(seen, side) - raw)))

@@ -48,6 +48,7 @@ def _hand_placed(ankle_dx: dict[str, float]) -> PoseFrame:
 def test_convention_foot_lateral_is_internal_rotation_both_legs() -> None:
     # Lateral = away from the midline: the right ankle moves to world -x, the left to +x,
     # by 0.2 m on a 0.4 m shank: asin(0.2 / 0.4) = 30 deg, IR, so +30 on both sides.
+    # (0.1 deg: the hand-placed image is orthographic; the image estimator assumes a pinhole)
     a = frame_angles(_hand_placed({"right": -0.2, "left": 0.2}))
     assert a.right.rotation_deg == pytest.approx(30.0, abs=0.1)
     assert a.left.rotation_deg == pytest.approx(30.0, abs=0.1)
@@ -124,12 +125,8 @@ def test_noise_free_round_trip_every_view(posture: str, left: LegPose, right: Le
     frames = [make_pose(left, right, cam, posture) for cam in VIEWS]
     s = series_from_frames(frames)
     for leg, ss in ((left, s.left), (right, s.right)):
-        # KNOWN REGRESSION (issue 10): the image estimator's orthographic decompression is
-        # not exact noise-free: within 1.5 deg for a seated femur, up to ~5 deg off in some
-        # postures (supine, hip 45 / knee 60, camera pitched 20 deg; yaw-45 seated views
-        # blended with 3D). Was < 0.5 deg with the old 3D-weighted fusion, which under-read
-        # real pixels (slope 0.75). The 3D estimator itself stays exact:
-        np.testing.assert_allclose(ss.rotation_deg, leg.rot, atol=5.0)
+        # 0.52 deg for a 120-deg knee seen from the front (focal 1.0 x width, assumed 0.9)
+        np.testing.assert_allclose(ss.rotation_deg, leg.rot, atol=0.6)
         np.testing.assert_allclose(ss.rotation_3d_deg, leg.rot, atol=1e-6)
         np.testing.assert_allclose(ss.knee_flexion_deg, leg.knee_flex, atol=1e-6)
         np.testing.assert_allclose(ss.hip_flexion_deg, leg.hip_flex, atol=1e-6)
