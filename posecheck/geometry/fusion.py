@@ -172,6 +172,8 @@ class _Image(NamedTuple):
     sigma: np.ndarray  # predicted error SD of ``rotation``
     knee: np.ndarray  # knee flexion from the shank's foreshortening (NaN: no reference)
     ray: np.ndarray  # (T, 3) unit ray to the knee
+    abduction: np.ndarray  # hip abduction from the knee's lateral offset in the image
+    abduction_sigma: np.ndarray  # predicted error SD of ``abduction``
 
 
 def _ratio(world: np.ndarray | None, side: str, n: int) -> np.ndarray:
@@ -213,6 +215,39 @@ def _corrected(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray | 
     return frontal_rotation_2d(out, side), tilt, shank
 
 
+def _world_view(w3: np.ndarray, side: str, ray: np.ndarray, aimed: np.ndarray,
+                focal: np.ndarray) -> np.ndarray:
+    """The world skeleton through a pinhole along ``ray``, at the knee depth (metres) at
+    which its shank images as long as ``aimed``'s (two refinement steps): (T, 33, 2) px."""
+    _, ko, ao = leg_points(along_ray(w3, side, ray), side)
+    _, ki, ai = leg_points(aimed, side)
+    shank_img = np.linalg.norm(ai - ki, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = focal * np.linalg.norm(ao - ko, axis=-1) / shank_img
+        for _ in range(2):
+            _, ks, as_ = leg_points(along_ray(w3, side, ray, depth, focal), side)
+            depth = depth * np.linalg.norm(as_ - ks, axis=-1) / shank_img
+    return along_ray(w3, side, ray, depth, focal)
+
+
+def _abduction(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(hip abduction (deg, + = knee lateral), thigh length px) of aimed points.
+
+    The femur's component along the pelvis medio-lateral axis is sin(adduction): the
+    knee's offset from the hip along the image hip line, brought to the knee's depth
+    (the hip is farther: x (1 + l cos(tilt)), l = thigh / focal), over the thigh length.
+    """
+    _, tilt, shank = _corrected(pts, side, rho, focal)
+    thigh = rho * shank
+    hip, knee, _ = leg_points(pts, side)
+    line = normalize(pts[:, RIGHT_HIP] - pts[:, LEFT_HIP])
+    lateral = line if side == "right" else -line
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offset = dot(knee - hip, lateral) * (1.0 + thigh / focal * np.cos(np.radians(tilt)))
+        return np.degrees(np.arcsin(np.clip(offset / thigh, -1.0, 1.0))), thigh
+
+
 def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
                  world: np.ndarray | None, side: str, p: GeometryParams,
                  refs: ImageRefs | None) -> _Image:
@@ -230,7 +265,7 @@ def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
     n = size.shape[0]
     if px is None:
         nan = np.full(n, np.nan)
-        return _Image(nan, nan, nan, nan, nan, np.full((n, 3), np.nan))
+        return _Image(nan, nan, nan, nan, nan, np.full((n, 3), np.nan), nan, nan)
     refs = refs or ImageRefs()
     focal = p.focal_width * size[:, 0]
     use = with_references(px, side, refs.knee.get(side), refs.hip_dir)
@@ -244,16 +279,7 @@ def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
     thigh = rho * shank_true
     if world is not None:
         w3 = world[..., :3]
-        # the knee's depth (metres) at which the world shank images as long as the image's
-        _, ko, ao = leg_points(along_ray(w3, side, ray), side)
-        _, ki, ai = leg_points(aimed, side)
-        shank_img = np.linalg.norm(ai - ki, axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            depth = focal * np.linalg.norm(ao - ko, axis=-1) / shank_img
-            for _ in range(2):
-                _, ks, as_ = leg_points(along_ray(w3, side, ray, depth, focal), side)
-                depth = depth * np.linalg.norm(as_ - ks, axis=-1) / shank_img
-        seen = along_ray(w3, side, ray, depth, focal)
+        seen = _world_view(w3, side, ray, aimed, focal)
         # the same model on the world skeleton: its residual is what the model misses
         pred, _, _ = _corrected(seen, side, rho, focal)
         fix = _wrap(leg3.rotation_deg - pred)
@@ -273,7 +299,16 @@ def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
         with np.errstate(invalid="ignore", divide="ignore"):
             k2 = np.degrees(np.arcsin(np.clip(shank_now / ref, 0.0, 1.0)))
         knee = np.where(leg3.knee_flexion_deg > 90.0, 180.0 - k2, k2)
-    return _Image(raw, rotation, tilt, sigma, knee, ray)
+    # abduction from the MediaPipe knee itself (the held pivot is for the shank pointer)
+    plain, ray_p = aimed_at_knee(px, side, size, focal)
+    abduction, thigh_p = _abduction(plain, side, rho, focal)
+    if world is not None:
+        w3 = world[..., :3]
+        pred_a, _ = _abduction(_world_view(w3, side, ray_p, plain, focal), side, rho, focal)
+        fix = leg3.hip_abduction_deg - pred_a
+        abduction = abduction + np.where(np.isnan(fix), 0.0, trust * np.nan_to_num(fix))
+    abd_sigma = np.degrees(p.hip_px_sd / np.maximum(thigh_p, 1.0))
+    return _Image(raw, rotation, tilt, sigma, knee, ray, abduction, abd_sigma)
 
 
 def _weight_2d(img: _Image, z_p: np.ndarray, p: GeometryParams) -> np.ndarray:
@@ -305,6 +340,11 @@ def _side(leg3: Leg3D, z_p: np.ndarray, img: _Image, vis: np.ndarray, side: str,
         knee = np.where(ok, knee_src, np.nan)
         observable = ok & (knee >= p.min_knee_flexion_deg)
     w = np.where(observable, _weight_2d(img, z_p, p), 0.0)
+    # abduction: the same inverse-variance rule (knee and hip landmark error over the thigh)
+    w_abd = p.sigma_3d_deg ** 2 / (p.sigma_3d_deg ** 2 + img.abduction_sigma ** 2)
+    w_abd = np.nan_to_num(w_abd * _ramp(img.tilt, p.full_2d_tilt_deg, p.no_2d_tilt_deg))
+    w_abd = np.where(np.isnan(img.abduction), 0.0, w_abd)
+    abduction = _fuse(leg3.hip_abduction_deg, img.abduction, w_abd)
     rotation = np.where(observable, _fuse(leg3.rotation_deg, img.rotation, w), np.nan)
     w = np.where(np.isnan(leg3.rotation_deg) & ~np.isnan(rotation), 1.0, w)
     pointer = np.sin(np.radians(np.clip(knee, 0.0, 180.0)))
@@ -315,7 +355,7 @@ def _side(leg3: Leg3D, z_p: np.ndarray, img: _Image, vis: np.ndarray, side: str,
         knee_flexion_deg=knee,
         hip_flexion_deg=np.where(ok & (vis_sh >= p.min_visibility), leg3.hip_flexion_deg,
                                  np.nan),
-        hip_abduction_deg=np.where(ok, leg3.hip_abduction_deg, np.nan),
+        hip_abduction_deg=np.where(ok, abduction, np.nan),
         confidence=conf,
         weight_2d=w,
         rotation_2d_deg=img.raw,
