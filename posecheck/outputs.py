@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, ClassVar, Self
+from typing import IO, Any, Self
 
 import numpy as np
 
@@ -116,7 +116,8 @@ class AtomicFile:
     def abort(self) -> None:
         """Close and delete the temporary file; the target is not touched."""
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # on a full disk closing flushes and fails
+                self._file.close()
             self._file = None
         if self.tmp_path is not None:
             self.tmp_path.unlink(missing_ok=True)
@@ -411,7 +412,6 @@ class VideoSink(_CommitOrAbort):
     """
 
     FOURCCS = ("avc1", "mp4v")
-    _failed: ClassVar[set[str]] = set()
 
     def __init__(self, path: str | os.PathLike[str], fps: float, size: tuple[int, int], *,
                  max_gap_s: float = 5.0) -> None:
@@ -439,8 +439,9 @@ class VideoSink(_CommitOrAbort):
         except OSError as exc:
             raise PosecheckError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
         os.close(fd)
-        codes = [c for c in self.FOURCCS if c not in VideoSink._failed]
-        for code in codes:
+        # Every sink probes afresh (a failed probe costs ~1.5 ms): an encoder that refuses
+        # one video (a 1x1 frame size) must not be taken as missing for the next one.
+        for code in self.FOURCCS:
             with _quiet_stderr():
                 writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*code), self.fps,
                                          self.size)
@@ -448,10 +449,12 @@ class VideoSink(_CommitOrAbort):
                 self.fourcc = code
                 return Path(tmp), writer
             writer.release()
-            VideoSink._failed.add(code)  # do not probe a missing encoder again
         Path(tmp).unlink(missing_ok=True)
-        raise PosecheckError(f"Cannot write the video {self.path}: this OpenCV has no mp4 "
-                             f"encoder ({' or '.join(self.FOURCCS)}).")
+        w, h = self.size
+        raise PosecheckError(f"Cannot write the video {self.path}: no mp4 encoder of this "
+                             f"OpenCV ({' or '.join(self.FOURCCS)}) accepts {w}x{h} frames "
+                             f"at {self.fps:g} fps" + (" (too small a frame)" if min(w, h) < 16
+                                                        else "") + "; try --no-video.")
 
     def write(self, image_rgb: np.ndarray, t: float | None = None) -> int:
         """Add one RGB frame shown at ``t`` seconds; returns how many frames were written."""

@@ -64,8 +64,32 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def _quiet_close(landmarker: Any) -> None:
-    with _native_stderr_silenced():
+    # At interpreter exit (a batch worker process never closes its model) MediaPipe's own
+    # dispatcher thread pool is already shut down and close() raises RuntimeError; the
+    # process is ending, so there is nothing left to release.
+    with _native_stderr_silenced(), contextlib.suppress(RuntimeError):
         landmarker.close()
+
+
+_IMAGE_CLASS: Any = None
+
+
+def _image_class(mp: Any) -> Any:
+    """mediapipe's Image, with a ``__del__`` that survives a half-built object.
+
+    A Ctrl-C (or SIGTERM raised as one) that lands inside ``Image.__init__`` leaves an
+    object without ``_image_ptr``; MediaPipe's own ``__del__`` then prints an "Exception
+    ignored ... AttributeError" traceback under our one-line message.
+    """
+    global _IMAGE_CLASS
+    if _IMAGE_CLASS is None:
+        class _Image(mp.Image):  # type: ignore[misc, name-defined]
+            def __del__(self) -> None:
+                if getattr(self, "_image_ptr", None) and getattr(self, "_lib", None):
+                    super().__del__()
+
+        _IMAGE_CLASS = _Image
+    return _IMAGE_CLASS
 
 
 def _check_fraction(name: str, value: float) -> None:
@@ -134,14 +158,30 @@ class PoseEstimator:
         self.model = verify_model(model_path)
         self.mode: Mode = mode
         self.num_poses = num_poses
+        self._confidence = (min_detection_confidence, min_tracking_confidence)
+        self._start()
+
+    def _start(self) -> None:
+        """A new landmarker: no tracking state, timestamps from zero."""
         self.last_num_people = 0
         self._last_ms: int | None = None
         self._previous_hip: np.ndarray | None = None
         with _native_stderr_silenced():
-            self._landmarker = self._create(min_detection_confidence, min_tracking_confidence)
+            self._landmarker = self._create(*self._confidence)
         # Close at interpreter exit at the latest: MediaPipe's own __del__ fails then.
         self._finalizer = weakref.finalize(self, _quiet_close, self._landmarker)
         self._warmed_up = False
+        self._used = False
+
+    def reset(self) -> None:
+        """Forget the previous video: a fresh landmarker (new tracking, timestamps from
+        zero) on the already loaded model. Does nothing when no image was seen since the
+        estimator was made or last reset. Refused once closed."""
+        if self._finalizer.alive is False:
+            raise RuntimeError("PoseEstimator is closed")
+        if self._used:
+            self._finalizer()
+            self._start()
 
     def _create(self, min_det: float, min_track: float) -> Any:
         import mediapipe as mp
@@ -180,8 +220,8 @@ class PoseEstimator:
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
             raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image_rgb.shape} "
                              f"{image_rgb.dtype}")
-        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
-                                  data=np.ascontiguousarray(image_rgb))
+        mp_image = _image_class(self._mp)(image_format=self._mp.ImageFormat.SRGB,
+                                          data=np.ascontiguousarray(image_rgb))
         # The first run logs (tensor allocation); later runs are quiet.
         quiet = _native_stderr_silenced() if not self._warmed_up else contextlib.nullcontext()
         with quiet:
@@ -189,7 +229,7 @@ class PoseEstimator:
                 result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(t))
             else:
                 result = self._landmarker.detect(mp_image)
-        self._warmed_up = True
+        self._warmed_up = self._used = True
         size = (int(image_rgb.shape[1]), int(image_rgb.shape[0]))
         return self._to_pose_frame(result, t, size)
 

@@ -1,6 +1,6 @@
 """``posecheck analyse INPUT...``: measure recorded videos or landmark files (docs/analyse.md).
 
-Thin front end over :mod:`posecheck.analysis`: parses options, prints one line per input
+Thin front end over :mod:`posecheck.batch`: parses options, prints one line per input
 (stdout) and progress bars (stderr), records the summaries in the history store, and
 exits 1 when any input failed (the others are still analysed and written).
 
@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from posecheck.errors import ConfigError
+from posecheck.cli._signals import StopSignals
+from posecheck.cli._store_args import add_person_argument, person_from
+from posecheck.errors import ConfigError, StoreError
 
 
 def register(subparsers: Any) -> None:
@@ -47,33 +49,29 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-store", action="store_true", help="do not record in the history")
     p.add_argument("--force", action="store_true", help="record in the history even when "
                    "this input was recorded before (default: once per file content)")
-    p.add_argument("--pose-workers", type=int, metavar="N", help="pose model processes "
-                   "sharing one video, each inferring a part of it (default with --no-video: "
-                   "one per core, at most 2; else 1; 1 = exactly one pass)")
+    add_person_argument(p, "who is in the videos: their sessions are stored for this person")
     p.set_defaults(func=run)
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from posecheck.analysis import AnalyseOptions, stretches_for
+    from posecheck.analyse_input import AnalyseOptions, stretches_for
 
     if args.threshold is not None and not 0 <= args.threshold <= 180:
         raise ConfigError(f"--threshold must be between 0 and 180 degrees, got "
                           f"{args.threshold:g}.")
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}.")
-    if args.pose_workers is not None and args.pose_workers < 1:
-        raise ConfigError(f"--pose-workers must be at least 1, got {args.pose_workers}.")
     opts = AnalyseOptions(stretch=args.stretch, threshold_deg=args.threshold, out_dir=args.out,
                           video=not args.no_video, model_path=args.model, mot=args.mot,
                           neutral=not args.no_neutral, smooth=not args.raw,
-                          progress=sys.stderr.isatty(), pose_workers=args.pose_workers)
+                          progress=sys.stderr.isatty())
     stretches_for(opts)  # an unknown --stretch is one error before any work
     return opts
 
 
 def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
     """Fail once, before any work, when videos need a model that is unusable; its path."""
-    from posecheck.analysis import LANDMARK_SUFFIXES
+    from posecheck.analyse_input import LANDMARK_SUFFIXES
     from posecheck.model import verify_model
 
     if any(p.suffix.lower() not in LANDMARK_SUFFIXES for p in inputs):
@@ -83,44 +81,57 @@ def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
 
 def _check_outputs(args: argparse.Namespace, inputs: list[Path], model: Path | None) -> None:
     """Refuse result folders that hold an input, the model or the history (exit 2)."""
-    from posecheck.analysis import output_dirs
+    from posecheck.batch import INCOMPLETE, output_dirs
     from posecheck.guard import db_files, refuse_overwrite
     from posecheck.guard import inputs as protect
     from posecheck.store import resolve_db_path
 
     protected = (protect(inputs, "an input") + protect([model], "the pose model")
                  + db_files(resolve_db_path(args.db)))
-    refuse_overwrite([], protected, folders=output_dirs(inputs, args.out))
+    dirs = output_dirs(inputs, args.out)
+    parts = [d.with_name(d.name + INCOMPLETE) for d in dirs]  # replaced when interrupted
+    refuse_overwrite([], protected, folders=dirs + parts)
 
 
-def _store_result(store: Any, result: Any, force: bool) -> str:
+def _store_result(store: Any, result: Any, force: bool, person: str | None) -> str:
     if store is None or result.summary is None:
         return ""
-    session_id, added = store.add_or_find(result.summary, force=force)
+    session_id, added = store.add_or_find(result.summary, force=force, person=person)
     if not added:
-        return f" [already in history as session {session_id}; --force records it again]"
+        owner = store.get_session(session_id).person
+        return (f" [already in history as session {session_id} of {owner}; --force records "
+                "it again]")
     return ""
 
 
 def run(args: argparse.Namespace) -> int:
     """Analyse every input; exit status 1 if any failed."""
-    from posecheck.analysis import analyse_many, expand_inputs, result_line
+    from posecheck.batch import analyse_many, expand_inputs, result_line
+    from posecheck.safe_text import printable
 
     opts = _options(args)
+    person = person_from(args)  # a bad name fails before any work
     inputs = expand_inputs(args.inputs)
     if not inputs:
         raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
     _check_outputs(args, inputs, _check_model(args, inputs))
     store = _open_store(args)
+    not_stored: list[Any] = []
     try:
         def report(result: Any) -> None:
-            print(result_line(result) + _store_result(store, result, args.force), flush=True)
+            try:
+                note = _store_result(store, result, args.force, person)
+            except StoreError as exc:  # the outputs are written; the batch goes on
+                note = f" [not stored: {exc}]"
+                not_stored.append(result)
+            print(printable(result_line(result) + note), flush=True)  # names escaped
 
-        results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
+        with StopSignals():  # SIGTERM/SIGHUP end it like Ctrl-C: no result folder is mixed
+            results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
     finally:
         if store is not None:
             store.close()
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if not r.ok or r in not_stored]
     if len(results) > 1:
         print(f"{len(results) - len(failed)} of {len(results)} inputs analysed"
               + (f"; {len(failed)} failed." if failed else "."), file=sys.stderr)

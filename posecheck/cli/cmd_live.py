@@ -6,16 +6,16 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
-import os
-import signal
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from posecheck.cli._signals import StopSignals
 from posecheck.cli._store_args import add_person_argument, person_from
-from posecheck.errors import ConfigError
+from posecheck.errors import ConfigError, StoreError
 from posecheck.landmarks import SIDES
+from posecheck.safe_text import printable
 
 HELP = "live feedback on hip rotation and hold time from a webcam (or a video played live)"
 
@@ -85,57 +85,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--record needs an .mp4 file name, got {args.record}")
 
 
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled like Ctrl-C: the session is saved and stored."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.exit_status = 128 + signum
-
-
-class _StopSignals:
-    """While active, SIGINT, SIGTERM and SIGHUP stop the session once (as Ctrl-C does);
-    signals after the first are remembered but do not interrupt the saving."""
-
-    SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
-                    if hasattr(signal, n))
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        first = self.received is None
-        if first:
-            self.received = signum
-        if signum == getattr(signal, "SIGHUP", None):
-            _detach_terminal()  # the terminal is gone: printing would fail with EIO
-        if first:
-            raise KeyboardInterrupt() if signum == signal.SIGINT else Stopped(signum)
-
-    def __enter__(self) -> _StopSignals:
-        for sig in self.SIGNALS:
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    @property
-    def exit_status(self) -> int | None:
-        """128 + the first signal's number, or None when none came."""
-        return None if self.received is None else 128 + self.received
-
-
-def _detach_terminal() -> None:
-    """Point stdout and stderr at /dev/null (after a hang-up nobody can read them)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-
-
 def _check_out_dir(out_dir: Path) -> None:
     """The session folder must be a folder we can write, before the camera opens."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -180,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out if args.out is not None else Path("posecheck-out") / f"live-{stamp}"
     _check_outputs(args, out_dir)
     _check_out_dir(out_dir)
-    with _StopSignals() as signals:
+    with StopSignals() as signals:
         status = _run(args, out_dir)
     return signals.exit_status or status
 
@@ -196,24 +145,28 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
         max_seconds=args.max_seconds,
     )
     summary = app.run()
-    if not args.no_store:
-        _store(summary, args.db, args.person)
     for line in app.report_lines(summary):
         _print(line)
+    if not args.no_store:
+        _store(summary, args.db, args.person, out_dir)
     return 0 if not app.failed else 1
 
 
 def _print(line: str, file: Any = None) -> None:
     """Print; a terminal that went away (EIO) must not stop the saving."""
     with contextlib.suppress(OSError):
-        print(line, file=file or sys.stdout, flush=True)
+        print(printable(line), file=file or sys.stdout, flush=True)
 
 
-def _store(summary: dict[str, Any], db: str | None, person: str | None) -> None:
+def _store(summary: dict[str, Any], db: str | None, person: str | None,
+           out_dir: Path) -> None:
     from posecheck.store import Store, resolve_db_path
 
     path = resolve_db_path(db)
-    with Store.open(path) as store:
-        session_id = store.add_session(summary, person=person)
+    try:
+        with Store.open(path) as store:
+            session_id = store.add_session(summary, person=person)
+    except StoreError as exc:
+        raise StoreError(f"{exc} The session itself is saved in {out_dir}.") from None
     who = f" for {person}" if person else ""
     _print(f"saved to history as session {session_id}{who} ({path})", file=sys.stderr)

@@ -227,10 +227,14 @@ def test_video_sink_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert not path.exists() and leftovers(tmp_path) == []
     with pytest.raises(ValueError, match="fps"):
         VideoSink(path, 0.0, (96, 64))
+    # a 1x1 video: the encoder refuses it, says why, and the next video still gets one
+    with pytest.raises(PosecheckError, match=r"accepts 1x1 frames.*too small"):
+        VideoSink(path, 30.0, (1, 1))
+    VideoSink(path, 30.0, (96, 64)).close()
+    assert path.exists()
     monkeypatch.setattr(VideoSink, "FOURCCS", ("ZZZZ",))
-    monkeypatch.setattr(VideoSink, "_failed", set())
     with pytest.raises(PosecheckError, match="no mp4 encoder"):
-        VideoSink(path, 30.0, (96, 64))
+        VideoSink(tmp_path / "w.mp4", 30.0, (96, 64))
     assert leftovers(tmp_path) == []
 
 
