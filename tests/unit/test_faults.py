@@ -658,3 +658,21 @@ def test_analyse_killed_by_sigterm_keeps_the_previous_result(tmp_path: Path) -> 
                     f"the previous result in {out / 'long'} is untouched")
     assert_unchanged(before, out)
     assert sorted(p.name for p in out.iterdir()) == ["long", "long.incomplete"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_live_with_a_read_only_history_keeps_the_session(
+        readonly: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    before = snapshot(readonly)
+    tmp_path = tmp_path_factory.mktemp("writable")  # (the read-only mount is over tmp_path)
+    out = tmp_path / "session"
+    proc = subprocess.run([sys.executable, "-m", "posecheck", "live", "--source", str(VIDEO),
+                           "--headless", "--stretch", "internal-rotation", "--countdown", "0",
+                           "--max-seconds", "3", "--db", str(readonly / "H.db"), "--out",
+                           str(out)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert_one_line(proc.returncode, proc.stderr, 1, "H.db cannot be written", "read-only",
+                    f"The session itself is saved in {out}")
+    assert (out / "summary.json").is_file() and (out / "landmarks.jsonl").is_file()
+    assert_unchanged(before, readonly)
