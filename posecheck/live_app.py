@@ -100,8 +100,9 @@ class LiveApp:
         runner = LiveRunner(self.routine, self.options, say=_say)
         annotator = None if self.options.headless else Annotator()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        _say(f"live: {self.source_desc} -> {self.out_dir}  (keys: space pause, n next, "
-             f"s switch side, q quit)")
+        keys = "" if self.options.headless else (
+            "  (keys: space pause, n next, s switch side, f full screen, q quit)")
+        _say(f"live: {self.source_desc} -> {self.out_dir}{keys}")
         with PoseEstimator(self.model_info.path, mode="video",
                            num_poses=self.options.num_poses) as estimator, \
                 LandmarkWriter(self.out_dir / "landmarks.jsonl") as writer:

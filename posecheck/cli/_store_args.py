@@ -1,14 +1,17 @@
-"""Shared ``--db PATH`` option of the commands that use the session history.
+"""Options shared by several commands: ``--db PATH`` (the session history) and
+``--model PATH`` (the pose model), each described once.
 
-``add_db_argument(parser)`` adds the option; ``open_store(args)`` opens the database it
-names (flag, then ``$POSECHECK_DB``, then the user data directory). Other commands that
-save sessions (analyse, live) may use both. Standard library only at import time.
+``add_db_argument(parser)`` adds ``--db``; ``open_store(args)`` opens the database it
+names (flag, then ``$POSECHECK_DB``, then the user data directory). Every command that
+reads or saves sessions (analyse, live, history, report, ...) uses it.
+``add_model_argument(parser)`` adds ``--model``. Standard library only at import time.
 """
 
 from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from pathlib import Path
 
 from posecheck.errors import ConfigError
 from posecheck.store import Store, resolve_db_path
@@ -22,6 +25,18 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="history database file (default: $POSECHECK_DB, else "
         "history.sqlite3 in the user data directory)",
+    )
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model PATH`` to a command's parser."""
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="MediaPipe pose landmarker .task file (default: $POSECHECK_MODEL, else the "
+        "bundled full model models/pose_landmarker_full.task)",
     )
 
 

@@ -10,7 +10,8 @@ import argparse
 import json
 
 from posecheck.cli._store_args import add_db_argument, open_store, parse_date
-from posecheck.store import SIDES, SessionRecord
+from posecheck.store import SIDES, SessionRecord, Store
+from posecheck.stretches import get_stretch, load_catalogue
 
 COLUMNS = ("id", "date (UTC)", "kind", "stretch", "side", "peak IR", "peak ER", "measured",
            "hold s", "holds", "source")  # fmt: skip
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     """Print the history."""
     since = parse_date(args.since) if args.since else None
     with open_store(args) as store:
+        if args.stretch:
+            _check_stretch(args.stretch, store)
         sessions = store.sessions(stretch=args.stretch, side=args.side, since=since)
     if args.json:
         print(json.dumps([s.to_dict() for s in sessions], indent=2))
@@ -49,6 +52,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(sessions))
     return 0
+
+
+def _check_stretch(stretch_id: str, store: Store) -> None:
+    """An unknown stretch id is an error (as everywhere): ConfigError listing the valid ids.
+
+    Known: the catalogue's ids and any id stored in the history (a stretch from a user
+    file that is no longer loaded can still be listed)."""
+    catalogue = load_catalogue()
+    if stretch_id in catalogue or store.sessions(stretch=stretch_id):
+        return
+    get_stretch(stretch_id, catalogue)  # raises, naming the valid stretches
 
 
 def _num(value: float | None, digits: int = 1) -> str:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from posecheck.cli._store_args import add_db_argument, add_model_argument
 from posecheck.errors import ConfigError
 from posecheck.landmarks import SIDES
 
@@ -17,9 +18,11 @@ HELP = "live feedback on hip rotation and hold time from a webcam (or a video pl
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``live`` command."""
-    p = sub.add_parser("live", help=HELP, description=HELP + (
-        " Keys: space pause, n next, s switch side, q quit. The session is saved on quit, "
-        "on Ctrl-C and when the camera stops. No video is recorded unless --record is given."))
+    p = sub.add_parser("live", help=HELP, description=(
+        "Live feedback on hip rotation and hold time from a webcam, or from a video played "
+        "as a camera would deliver it. Keys in the window: space pause, n next step, "
+        "s switch side, f full screen, q quit. The session is saved on quit, on Ctrl-C and "
+        "when the source ends. No video is recorded unless --record is given."))
     p.add_argument("--source", default="0",
                    help="camera index (default 0), a video file (played at its own frame "
                         "rate, as a camera would deliver it) or a stream URL")
@@ -46,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="get-ready countdown before each stretch (default 3)")
     p.add_argument("--max-seconds", type=float, metavar="SECONDS",
                    help="stop after this many seconds of stream time")
-    p.add_argument("--model", type=Path, metavar="PATH", help="a MediaPipe pose .task file")
-    p.add_argument("--db", metavar="PATH", help="history database (default: user data dir)")
+    add_model_argument(p)
+    add_db_argument(p)
     p.add_argument("--no-store", action="store_true", help="do not add the session to history")
     p.set_defaults(func=run)
 
