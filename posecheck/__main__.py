@@ -2,7 +2,7 @@
 
 import sys
 
-from posecheck.cli import main
+from posecheck.cli import entry
 
 if __name__ == "__main__":  # also keeps spawned worker processes from re-running the CLI
-    sys.exit(main())
+    sys.exit(entry())

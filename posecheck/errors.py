@@ -7,7 +7,9 @@ what went wrong and, where there is one, how to fix it.
 
 
 class PosecheckError(Exception):
-    """Base class of every error posecheck reports to a user."""
+    """Base class of every error posecheck reports to a user (exit status 1)."""
+
+    exit_status = 1
 
 
 class SourceError(PosecheckError):
@@ -28,3 +30,9 @@ class ConfigError(PosecheckError):
 
 class StoreError(PosecheckError):
     """The history database cannot be opened, is foreign or corrupt."""
+
+
+class UnsafeOutputError(ConfigError):
+    """An output would overwrite an input or the history (exit status 2)."""
+
+    exit_status = 2

@@ -28,6 +28,9 @@ from posecheck.landmarks import NUM_LANDMARKS
 from posecheck.types import PoseFrame
 
 KEYS = ("t", "image_size", "landmarks", "world_landmarks")
+#: Longest line accepted, in characters (a real line is about 6 000): a file that is not a
+#: landmark file (or /dev/zero) fails at once instead of filling the memory.
+MAX_LINE_CHARS = 1_000_000
 
 
 def _num(value: float) -> str:
@@ -51,17 +54,30 @@ def frame_to_json(frame: PoseFrame) -> str:
             f'"world_landmarks": {_array_json(frame.world_landmarks)}}}')
 
 
+def _is_number(v: Any) -> bool:
+    return v is None or (type(v) is not bool and isinstance(v, int | float))
+
+
 def _parse_array(value: Any, key: str) -> np.ndarray | None:
+    """A (33, 4) array of numbers or nulls (NaN); strings and booleans are errors."""
     if value is None:
         return None
-    try:
-        arr = np.array(value, dtype=np.float64)  # null -> nan
-    except (TypeError, ValueError):
+    rows_ok = (isinstance(value, list) and len(value) == NUM_LANDMARKS
+               and all(isinstance(row, list) and len(row) == 4 for row in value))
+    if not rows_ok:
+        widths = ({len(row) if isinstance(row, list) else -1 for row in value}
+                  if isinstance(value, list) else {-1})
+        if len(widths) == 1 and -1 not in widths:
+            raise ValueError(f'"{key}" must have shape ({NUM_LANDMARKS}, 4), got '
+                             f"({len(value)}, {widths.pop()})")
         raise ValueError(f'"{key}" must be a list of {NUM_LANDMARKS} [x, y, z, visibility] '
-                         "number lists") from None
-    if arr.shape != (NUM_LANDMARKS, 4):
-        raise ValueError(f'"{key}" must have shape ({NUM_LANDMARKS}, 4), got {arr.shape}')
-    return arr
+                         "number lists")
+    for i, row in enumerate(value):
+        for v in row:
+            if not _is_number(v):
+                raise ValueError(f'"{key}" must be a list of {NUM_LANDMARKS} [x, y, z, '
+                                 f"visibility] number lists; [{i}] holds {v!r}")
+    return np.array(value, dtype=np.float64)  # null -> nan
 
 
 def _parse_size(value: Any) -> tuple[int, int]:
@@ -78,6 +94,8 @@ def frame_from_json(text: str) -> PoseFrame:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("invalid JSON (nested too deeply)") from None
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
     missing = [k for k in KEYS if k not in obj]
@@ -112,7 +130,12 @@ def _read_lines(fh: IO[str], path: Path) -> Iterator[PoseFrame]:
     last_t: float | None = None
     lineno = 0
     try:
-        for lineno, line in enumerate(fh, start=1):
+        while line := fh.readline(MAX_LINE_CHARS + 1):
+            lineno += 1
+            if len(line) > MAX_LINE_CHARS:
+                raise LandmarkFileError(f"{path}, line {lineno}: longer than "
+                                        f"{MAX_LINE_CHARS} characters; is this a landmark "
+                                        "JSONL file?")
             if not line.strip():
                 continue
             try:
@@ -127,6 +150,9 @@ def _read_lines(fh: IO[str], path: Path) -> Iterator[PoseFrame]:
     except UnicodeDecodeError:
         raise LandmarkFileError(f"{path}, line {lineno + 1}: not UTF-8 text; is this a "
                                 "landmark JSONL file?") from None
+    except OSError as exc:
+        raise LandmarkFileError(f"Cannot read landmark file {path}: "
+                                f"{exc.strerror or exc}") from None
 
 
 class LandmarkWriter:

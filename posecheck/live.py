@@ -273,8 +273,8 @@ class LiveRunner:
                     pass
             else:
                 self._display_loop(annotator)
-        except KeyboardInterrupt:
-            self.stats.stop_reason = "interrupted (Ctrl-C)"
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as one (cli)
+            self.stats.stop_reason = f"interrupted ({exc or 'Ctrl-C'})"
         finally:
             shared.stop.set()
             worker.join(timeout=10.0)

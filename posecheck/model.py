@@ -3,8 +3,8 @@
 The bundled default is ``models/pose_landmarker_full.task`` at the repository root (see
 ``models/README.md``); the environment variable ``POSECHECK_MODEL`` overrides it. The
 default is checked against its recorded sha256; a user-supplied bundle (``--model PATH``,
-any official lite/full/heavy pose landmarker) is only checked to be a zip holding the two
-TFLite graphs.
+any official lite/full/heavy pose landmarker) is checked to be an undamaged zip (every
+member's CRC) holding the two TFLite graphs.
 
 Must not import mediapipe or cv2 (standard library only), so checking the model is cheap
 and the error is clear before any heavy import.
@@ -24,6 +24,7 @@ ENV_VAR = "POSECHECK_MODEL"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "pose_landmarker_full.task"
 REQUIRED_ENTRIES = ("pose_detector.tflite", "pose_landmarks_detector.tflite")
+TFLITE_MAGIC = b"TFL3"  # bytes 4..8 of a TFLite flatbuffer
 REBUILD_HINT = "rebuild it with `python models/build_model.py`"
 
 
@@ -55,17 +56,34 @@ def expected_sha256(path: Path = DEFAULT_MODEL) -> str | None:
 
 
 def _check_bundle(path: Path, hint: str) -> None:
-    """Raise ModelError unless ``path`` is a zip holding both TFLite graphs."""
+    """Raise ModelError unless ``path`` is an undamaged zip holding both TFLite graphs.
+
+    Every member's CRC-32 is checked (a flipped byte in the weights would otherwise load
+    and give wrong landmarks), and both graphs must be TFLite flatbuffers ("TFL3").
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-    except zipfile.BadZipFile:
-        raise ModelError(f"Pose model {path} is not a MediaPipe .task bundle (not a zip "
-                         f"file; truncated or corrupt?): {hint}.") from None
-    missing = [name for name in REQUIRED_ENTRIES if name not in names]
-    if missing:
-        raise ModelError(f"Pose model {path} is not a pose landmarker bundle (missing "
-                         f"{', '.join(missing)}): {hint}.")
+            missing = [name for name in REQUIRED_ENTRIES if name not in names]
+            if missing:
+                raise ModelError(f"Pose model {path} is not a pose landmarker bundle "
+                                 f"(missing {', '.join(missing)}): {hint}.")
+            bad = zf.testzip()
+            if bad is not None:
+                raise ModelError(f"Pose model {path} is damaged ({bad} fails its CRC "
+                                 f"check): {hint}.")
+            for name in REQUIRED_ENTRIES:
+                with zf.open(name) as fh:
+                    if fh.read(8)[4:8] != TFLITE_MAGIC:
+                        raise ModelError(f"Pose model {path} is damaged ({name} is not a "
+                                         f"TFLite model): {hint}.")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        raise ModelError(f"Pose model {path} is not a MediaPipe .task bundle (not a "
+                         f"readable zip file: {exc or 'truncated'}; truncated or corrupt?): "
+                         f"{hint}.") from None
+    except OSError as exc:
+        raise ModelError(f"Cannot read pose model {path} ({exc.strerror or exc}); "
+                         f"{hint}.") from None
 
 
 def verify_model(path: Path | str | None = None, *, expect_sha256: bool | None = None
@@ -89,7 +107,6 @@ def verify_model(path: Path | str | None = None, *, expect_sha256: bool | None =
         digest = file_sha256(path)
     except OSError as exc:
         raise ModelError(f"Cannot read pose model {path} ({exc.strerror}); {hint}.") from None
-    _check_bundle(path, hint)
     if expect_sha256:
         want = expected_sha256(path) or expected_sha256(DEFAULT_MODEL)
         if want is None:
@@ -97,4 +114,5 @@ def verify_model(path: Path | str | None = None, *, expect_sha256: bool | None =
         if digest != want:
             raise ModelError(f"Pose model {path} does not match its checksum (sha256 "
                              f"{digest[:12]}..., expected {want[:12]}...); {REBUILD_HINT}.")
+    _check_bundle(path, hint)
     return ModelInfo(name=path.name, path=path, sha256=digest)

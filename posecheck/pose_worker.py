@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -49,7 +50,12 @@ def _open(options: dict[str, Any]) -> Any:
 
 
 def _serve(conn: Connection) -> None:  # pragma: no cover - runs in the worker process
-    """The worker loop: answer requests until "close" or the parent goes away."""
+    """The worker loop: answer requests until "close" or the parent goes away.
+
+    Ctrl-C reaches the whole process group; the parent handles it and closes this worker,
+    so here it is ignored (no second traceback, no half-answered request).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     est: Any = None
     slots: dict[int, SharedMemory] = {}
     options: dict[str, Any] = {}

@@ -17,6 +17,7 @@ value is in its direction (positive = deeper), see :class:`posecheck.stretches.S
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,11 +29,13 @@ from posecheck.geometry.swap import SwapTracker
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
 from posecheck.neutral import NeutralCapture
-from posecheck.setup_check import check_view, compensation_warnings
+from posecheck.setup_check import check_view, compensation_warnings, view_yaw_deg
 from posecheck.stretches import Stretch
+from posecheck.summary import END_RANGE_DEG
 from posecheck.types import FrameAngles, FrameResult, HoldEvent, PoseFrame, SideAngles, Warning_
 
 MIN_CONFIDENCE = 0.3  # rotation values below this confidence are not used
+MAX_FRAME_GAP_S = 0.25  # a measured frame counts for the time to the next, at most this
 
 
 @dataclass
@@ -83,6 +86,19 @@ class _Pair:
     # max over measured frames of direction * (uncorrected angle): the peak before the
     # neutral offset, which is applied when the summary is made
     peak_uncorrected: float | None = None
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (t, uncorrected)
+
+    def end_range_s(self) -> float | None:
+        """Seconds spent within END_RANGE_DEG of the peak (offset-free: all frames share it).
+        A measured frame counts until the next one, at most MAX_FRAME_GAP_S; the last one
+        for the median frame interval. None when nothing was measured."""
+        if self.peak_uncorrected is None or not self.samples:
+            return None
+        times = [t for t, _ in self.samples]
+        gaps = [min(b - a, MAX_FRAME_GAP_S) for a, b in itertools.pairwise(times)]
+        gaps.append(sorted(gaps)[len(gaps) // 2] if gaps else 0.0)
+        floor = self.peak_uncorrected - END_RANGE_DEG
+        return sum(g for (_, v), g in zip(self.samples, gaps, strict=True) if v >= floor)
 
 
 class Session:
@@ -124,6 +140,8 @@ class Session:
         self.frames_with_pose = 0
         self.t_first: float | None = None
         self.t_last: float | None = None
+        self.image_size: tuple[int, int] | None = None
+        self._yaws: list[float] = []
 
     # ------------------------------------------------------------------ per frame
     def update(self, pose: PoseFrame) -> FrameResult:
@@ -131,6 +149,9 @@ class Session:
         t = pose.t
         self._count(pose)
         pose = self._unswap(pose)
+        yaw = view_yaw_deg(pose.world_landmarks)
+        if yaw is not None:
+            self._yaws.append(yaw)
         raw = frame_angles(pose)
         smoothed = self._smoother.update(raw) if self._smoother else raw
         if self.use_neutral:
@@ -190,6 +211,7 @@ class Session:
             raw = pair.stretch.direction * getattr(a, pair.stretch.measure)
             best = pair.peak_uncorrected
             pair.peak_uncorrected = raw if best is None else max(best, raw)
+            pair.samples.append((pose.t, raw))
         if self.measuring and not warns and rotation is not None and a.rotation_deg is not None:
             pair.rotation.add(a.rotation_deg, a.confidence)
         if self.use_neutral and any(e.kind == "start" for e in new):
@@ -201,6 +223,7 @@ class Session:
             raise ValueError(f"frames must come in time order: t={pose.t} after {self.t_last}")
         self.frames += 1
         self.frames_with_pose += int(pose.has_pose)
+        self.image_size = self.image_size or tuple(pose.image_size)  # type: ignore[assignment]
         self.t_first = pose.t if self.t_first is None else self.t_first
         self.t_last = pose.t
 
@@ -285,7 +308,15 @@ class Session:
             "by_stretch": by_stretch,
             "neutral": {side: self._neutral_info(side) for side in SIDES},
             "swaps_repaired": self._swaps.swaps,
+            "setup": self._setup(),
         }
+
+    def _setup(self) -> dict[str, Any]:
+        """The camera set-up (docs/summary.md): image size, median view yaw (degrees)."""
+        yaws = sorted(self._yaws)
+        width, height = self.image_size or (None, None)
+        return {"image_width": width, "image_height": height,
+                "view_yaw_deg": yaws[len(yaws) // 2] if yaws else None}
 
     def _neutral_info(self, side: str) -> dict[str, Any]:
         cap = self.neutral[("rotation_deg", side)]
@@ -300,6 +331,7 @@ class Session:
             out["peak_measured_deg"] = (pair.peak_uncorrected
                                         - pair.stretch.direction * measure_offset)
         out["neutral_offset_deg"] = measure_offset
+        out["end_range_s"] = pair.end_range_s()
         return out
 
     def _merged(self, by_stretch: dict[str, Any]) -> dict[str, Any]:

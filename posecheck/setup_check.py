@@ -94,6 +94,21 @@ def check_view(pose: PoseFrame, measure: str, side: str, view: str = "front",
     return []
 
 
+def view_yaw_deg(world: np.ndarray | None) -> float | None:
+    """How far the person is turned away from the camera, degrees about the vertical:
+    0 = facing it squarely, + = their left side farther from the camera. From the shoulder
+    and hip lines of MediaPipe's world landmarks (x right, z away from the camera), whose
+    depth is rough: about ±10° between people, but steady within one person's set-up (a
+    20° turn of the camera moved it by 13–28° on rendered people). None without landmarks."""
+    if world is None:
+        return None
+    line = (world[LEFT_HIP, :3] - world[RIGHT_HIP, :3]) + (
+        world[LEFT_SHOULDER, :3] - world[RIGHT_SHOULDER, :3])
+    if not np.all(np.isfinite(line)) or math.hypot(line[0], line[2]) < 1e-6:
+        return None
+    return math.degrees(math.atan2(line[2], line[0]))
+
+
 def compensation_warnings(pose: PoseFrame, limits: ViewLimits = DEFAULT_LIMITS) -> list[Warning_]:
     """Pelvis tilt (hip hiking / weight shift) and trunk lean seen from the front.
 

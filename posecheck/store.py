@@ -44,6 +44,9 @@ APPLICATION_ID = 0x50534348  # "PSCH": marks a SQLite file as a posecheck histor
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
 ENV_VAR = "POSECHECK_DB"
+PERSON_ENV_VAR = "POSECHECK_PERSON"
+DEFAULT_PERSON = "me"  # sessions stored without a person (and all from schema <= 2)
+MAX_PERSON_LEN = 60
 KINDS = ("video", "live", "landmarks")
 SIDES = ("left", "right")
 
@@ -57,12 +60,15 @@ RESULT_FIELDS = (
     "mean_confidence",
     "frames_measured",
     "neutral_offset_deg",
+    "end_range_s",
 )
 HOLD_FIELDS = ("start_s", "end_s", "duration_s", "peak_deg", "mean_deg")
 
 # Each migration brings the schema from version i to i + 1. Only ever append; never edit
 # or drop. Version 1 is the first release; version 2 adds a stable per-session uid (so an
-# exported CSV can be imported elsewhere without duplicates).
+# exported CSV can be imported elsewhere without duplicates); version 3 adds who was measured
+# (every older session belongs to the default person), the camera set-up, and the time spent
+# near the peak (NULL for older sessions, whose summaries lack the per-frame data).
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         f"PRAGMA application_id = {APPLICATION_ID}",
@@ -121,6 +127,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "UPDATE sessions SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL",
         "CREATE UNIQUE INDEX sessions_uid ON sessions(uid)",
     ),
+    (
+        f"ALTER TABLE sessions ADD COLUMN person TEXT NOT NULL DEFAULT '{DEFAULT_PERSON}'",
+        "ALTER TABLE sessions ADD COLUMN image_width INTEGER",
+        "ALTER TABLE sessions ADD COLUMN image_height INTEGER",
+        "ALTER TABLE sessions ADD COLUMN view_yaw_deg REAL",
+        "ALTER TABLE results ADD COLUMN end_range_s REAL",
+        "CREATE INDEX sessions_person ON sessions(person, started_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -165,7 +179,16 @@ class ResultRecord:
     mean_confidence: float | None
     frames_measured: int | None
     neutral_offset_deg: float | None
+    end_range_s: float | None = None  # seconds within summary.END_RANGE_DEG of the peak
     holds: tuple[HoldRecord, ...] = ()
+
+    @property
+    def range_gained_deg(self) -> float | None:
+        """Range gained across repeated holds of this session: the last hold's peak minus the
+        first hold's (degrees in the stretch's direction, + = deeper later); None with fewer
+        than two holds with a peak."""
+        peaks = [h.peak_deg for h in self.holds if h.peak_deg is not None]
+        return peaks[-1] - peaks[0] if len(peaks) > 1 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +211,10 @@ class SessionRecord:
     app_version: str | None
     model_name: str | None
     model_sha256: str | None
+    person: str = DEFAULT_PERSON
+    image_width: int | None = None  # camera set-up (None for sessions stored before schema 3)
+    image_height: int | None = None
+    view_yaw_deg: float | None = None  # how far the person faced away from the camera
     results: tuple[ResultRecord, ...] = field(default=())
 
     @property
@@ -211,9 +238,33 @@ class SessionRecord:
 SESSION_KEYS = (
     "id", "uid", "started_at", "kind", "input", "content_sha256", "stretch", "threshold_deg",
     "fps", "frames", "frames_with_pose", "duration_s", "interrupted", "app_version",
-    "model_name", "model_sha256",
+    "model_name", "model_sha256", "person", "image_width", "image_height", "view_yaw_deg",
 )  # fmt: skip
 RESULT_KEYS = ("stretch", "side", "threshold_deg", *RESULT_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSummary:
+    """One person of the history: how many sessions and over which dates (UTC ISO text)."""
+
+    name: str
+    sessions: int
+    first_started_at: str
+    last_started_at: str
+
+
+def clean_person(name: str | None) -> str:
+    """A person's name as stored: surrounding spaces removed; None or empty = the default
+    person. StoreError for names too long or with control characters."""
+    text = (name or "").strip()
+    if not text:
+        return DEFAULT_PERSON
+    if len(text) > MAX_PERSON_LEN:
+        raise StoreError(f"The person name {text[:20]!r}... is longer than {MAX_PERSON_LEN} "
+                         "characters.")  # fmt: skip
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise StoreError(f"The person name {text!r} contains control characters.")
+    return text
 
 
 def parse_utc(text: str) -> datetime:
@@ -225,6 +276,22 @@ def parse_utc(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def local_time(value: datetime) -> datetime:
+    """An aware datetime in the computer's local time zone (``$TZ`` or the system's)."""
+    return value.astimezone()
+
+
+def zone_label(values: Iterable[datetime] = ()) -> str:
+    """The local zone's name(s) over ``values`` (e.g. ``CET/CEST``; now when empty), with
+    the UTC offset when there is one zone: ``CET, UTC+01:00``."""
+    local = [local_time(v) for v in values] or [datetime.now().astimezone()]
+    names = sorted({v.tzname() or "local time" for v in local})
+    if len(names) == 1:
+        offset = local[0].strftime("%z")
+        return f"{names[0]}, UTC{offset[:3]}:{offset[3:]}" if offset else names[0]
+    return "/".join(names)
 
 
 def format_utc(value: datetime) -> str:
@@ -308,17 +375,22 @@ class Store:
         return None if row is None else int(row[0])
 
     def add_session(
-        self, summary: dict[str, Any], *, force: bool = False, uid: str | None = None
-    ) -> int | None:
-        """Store one ``summary.json`` dict; returns the new session id, or None when the same
-        input was already stored for the same stretch and threshold (unless ``force``).
+        self, summary: dict[str, Any], *, force: bool = False, uid: str | None = None,
+        person: str | None = None,
+    ) -> int | None:  # fmt: skip
+        """Store one ``summary.json`` dict for ``person`` (else the summary's ``"person"``,
+        else the default person); returns the new session id, or None when the same input was
+        already stored for the same stretch and threshold (unless ``force``). A person name
+        that matches a stored one but for upper/lower case is stored with the stored spelling.
 
         Everything (session, results, holds) is written in one transaction.
         """
         session = _session_row(summary)
+        name = clean_person(person if person is not None else _opt_str(summary.get("person")))
         with self._write() as conn:
             if not force and self.find_duplicate(summary) is not None:
                 return None
+            session["person"] = self.find_person(name) or name
             uid = uid or uuid.uuid4().hex
             cur = conn.execute(
                 f"INSERT INTO sessions ({', '.join(session)}, uid, added_at) "
@@ -330,17 +402,68 @@ class Store:
                 _insert_result(conn, session_id, result)
         return session_id
 
-    def add_or_find(self, summary: dict[str, Any], *, force: bool = False) -> tuple[int, bool]:
+    def add_or_find(
+        self, summary: dict[str, Any], *, force: bool = False, person: str | None = None
+    ) -> tuple[int, bool]:
         """Like :meth:`add_session`, but returns ``(session_id, added)``: the new id and True,
         or the id of the session already stored for this input and False. A caller prints
         ``already in history (session N); use --force to add again`` when not added."""
-        session_id = self.add_session(summary, force=force)
+        session_id = self.add_session(summary, force=force, person=person)
         if session_id is not None:
             return session_id, True
         existing = self.find_duplicate(summary)
         if existing is None:  # deleted in between by another process: store it after all
-            return self.add_or_find(summary, force=force)
+            return self.add_or_find(summary, force=force, person=person)
         return existing, False
+
+    # --- people -------------------------------------------------------------------------
+
+    def find_person(self, name: str) -> str | None:
+        """The stored spelling of a person (matched ignoring case), or None."""
+        row = self._conn.execute(
+            "SELECT person FROM sessions WHERE person = ? COLLATE NOCASE ORDER BY id LIMIT 1",
+            (clean_person(name),),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def people(self) -> list[PersonSummary]:
+        """Everyone with sessions, by name (ignoring case)."""
+        rows = self._conn.execute(
+            "SELECT person, count(*), min(started_at), max(started_at) FROM sessions "
+            "GROUP BY person ORDER BY person COLLATE NOCASE, person"
+        ).fetchall()
+        return [PersonSummary(str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def require_person(self, name: str) -> str:
+        """The stored spelling of ``name``; StoreError naming the people there are if none."""
+        found = self.find_person(name)
+        if found is None:
+            names = ", ".join(p.name for p in self.people()) or "nobody yet"
+            raise StoreError(f"No sessions of {clean_person(name)!r} in the history "
+                             f"(people: {names}).")  # fmt: skip
+        return found
+
+    def rename_person(self, old: str, new: str) -> int:
+        """Give every session of ``old`` to ``new``; returns how many. StoreError when ``old``
+        has no sessions or ``new`` is another person who already has some (no silent merge);
+        a change of case only (``anna`` -> ``Anna``) is allowed."""
+        new_name = clean_person(new)
+        with self._write() as conn:
+            stored = self.require_person(old)
+            other = self.find_person(new_name)
+            if other is not None and other.lower() != stored.lower():
+                raise StoreError(f"{other!r} already has sessions; rename to a name nobody has "
+                                 "(sessions of two people are never merged silently).")  # fmt: skip
+            cur = conn.execute("UPDATE sessions SET person = ? WHERE person = ?",
+                               (new_name, stored))  # fmt: skip
+            return int(cur.rowcount)
+
+    def delete_person(self, name: str) -> int:
+        """Delete every session of a person (results and holds too); returns how many."""
+        with self._write() as conn:
+            stored = self.require_person(name)
+            cur = conn.execute("DELETE FROM sessions WHERE person = ?", (stored,))
+            return int(cur.rowcount)
 
     def has_uid(self, uid: str) -> bool:
         """True when a session with this uid is stored."""
@@ -355,11 +478,15 @@ class Store:
 
     def sessions(
         self, *, stretch: str | None = None, side: str | None = None, since: datetime | None = None,
-        newest_first: bool = True,
+        newest_first: bool = True, person: str | None = None,
     ) -> list[SessionRecord]:  # fmt: skip
         """Stored sessions with their results, filtered; a session appears only if one of
-        its results matches ``stretch``/``side`` (and only matching results are kept)."""
+        its results matches ``stretch``/``side`` (and only matching results are kept).
+        ``person`` (ignoring case) keeps one person's sessions; None keeps everyone's."""
         where, params = ["1"], []
+        if person is not None:
+            where.append("person = ? COLLATE NOCASE")
+            params.append(clean_person(person))
         if since is not None:
             where.append("started_at >= ?")
             params.append(format_utc(since))
@@ -547,7 +674,21 @@ def _session_row(summary: dict[str, Any]) -> dict[str, Any]:
         "app_version": _opt_str(summary.get("posecheck_version")),
         "model_name": _opt_str(model.get("name")),
         "model_sha256": _opt_str(model.get("sha256")),
+        **_setup_columns(summary.get("setup")),
         "summary_json": _to_json(summary),
+    }
+
+
+def _setup_columns(setup: Any) -> dict[str, Any]:
+    """The camera set-up of a summary (``"setup"``; absent in older summaries)."""
+    if setup is None:
+        setup = {}
+    if not isinstance(setup, dict):
+        raise StoreError("The summary's 'setup' must be an object or null.")
+    return {
+        "image_width": _opt_int(setup.get("image_width")),
+        "image_height": _opt_int(setup.get("image_height")),
+        "view_yaw_deg": _opt_float(setup.get("view_yaw_deg")),
     }
 
 
@@ -632,9 +773,13 @@ def _opt_str(value: Any) -> str | None:
 CSV_SESSION_COLUMNS = (
     "session_uid", "started_at", "kind", "input", "content_sha256", "session_stretch",
     "session_threshold_deg", "fps", "frames", "frames_with_pose", "duration_s", "interrupted",
-    "app_version", "model_name", "model_sha256",
+    "app_version", "model_name", "model_sha256", "person", "image_width", "image_height",
+    "view_yaw_deg",
 )  # fmt: skip
 CSV_COLUMNS = (*CSV_SESSION_COLUMNS, "stretch", "side", "threshold_deg", *RESULT_FIELDS, "holds")
+# Columns added with schema 3: an export of an older posecheck lacks them (read as empty).
+CSV_OPTIONAL_COLUMNS = frozenset({"person", "image_width", "image_height", "view_yaw_deg",
+                                  "end_range_s"})  # fmt: skip
 _SESSION_ATTR = {"session_uid": "uid", "session_stretch": "stretch",
                  "session_threshold_deg": "threshold_deg"}  # fmt: skip
 
@@ -647,12 +792,12 @@ class ImportResult:
     skipped: int
 
 
-def export_csv(store: Store, fh: Any) -> int:
-    """Write every session, oldest first, one row per stretch x side (holds as JSON);
-    returns the number of sessions. Import of this file reproduces it exactly."""
+def export_csv(store: Store, fh: Any, *, person: str | None = None) -> int:
+    """Write every session (or only ``person``'s), oldest first, one row per stretch x side
+    (holds as JSON); returns the number of sessions. Import of this file reproduces it."""
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    sessions = store.sessions(newest_first=False)
+    sessions = store.sessions(newest_first=False, person=person)
     for session in sessions:
         head = [_cell(getattr(session, _SESSION_ATTR.get(c, c))) for c in CSV_SESSION_COLUMNS]
         for result in session.results or (None,):
@@ -676,10 +821,13 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def import_csv(store: Store, fh: Iterable[str]) -> ImportResult:
+def import_csv(store: Store, fh: Iterable[str], *, person: str | None = None) -> ImportResult:
     """Add the sessions of an exported CSV, skipping those already stored (same uid, or
-    same input, stretch and threshold as a session stored before this import).
-    The whole file is validated before anything is written."""
+    same input, stretch and threshold as a session stored before this import). ``person``
+    assigns every imported session to that person (else the CSV's ``person`` column, else
+    the default person). The whole file is validated before anything is written."""
+    if person is not None:
+        clean_person(person)
     summaries = _summaries_from_csv(fh)
     before = store.max_id()
     added = skipped = 0
@@ -687,20 +835,21 @@ def import_csv(store: Store, fh: Iterable[str]) -> ImportResult:
         if store.has_uid(uid) or store.find_duplicate(summary, max_id=before) is not None:
             skipped += 1
             continue
-        store.add_session(summary, force=True, uid=uid)
+        store.add_session(summary, force=True, uid=uid, person=person)
         added += 1
     return ImportResult(added, skipped)
 
 
 def _summaries_from_csv(fh: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
     reader = csv.DictReader(fh)
-    missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
+    missing = set(CSV_COLUMNS) - set(reader.fieldnames or ()) - CSV_OPTIONAL_COLUMNS
     if missing:
         raise StoreError(f"The CSV is not a posecheck export: missing columns {sorted(missing)}.")
     grouped: dict[str, dict[str, Any]] = {}
     heads: dict[str, list[str]] = {}
     try:
         for line, row in enumerate(reader, start=2):
+            row = {c: row.get(c) or "" for c in CSV_COLUMNS}
             uid = row["session_uid"]
             if not uid:
                 raise StoreError(f"CSV line {line}: empty session_uid.")
@@ -737,6 +886,8 @@ def _summary_from_row(row: dict[str, str]) -> dict[str, Any]:
         "interrupted": row["interrupted"] == "true",
         "stretch": row["session_stretch"] or None,
         "threshold_deg": _opt_float(row["session_threshold_deg"]),
+        "person": row["person"] or None,
+        "setup": {k: row[k] or None for k in ("image_width", "image_height", "view_yaw_deg")},
         "by_stretch": {},
     }
 

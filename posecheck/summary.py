@@ -15,6 +15,7 @@ from typing import Any
 from posecheck import __version__
 
 SCHEMA = 1
+END_RANGE_DEG = 5.0  # "end range": time within this many degrees of a side's peak
 
 
 def utc_now_iso() -> str:

@@ -6,12 +6,18 @@ must keep heavy imports (mediapipe, cv2, matplotlib) inside the function that ru
 command, so that ``posecheck --help`` stays fast.
 
 Library errors (:class:`posecheck.errors.PosecheckError`) become one line
-``Error: <message>`` on stderr and exit status 1; Ctrl-C exits with 130.
+``Error: <message>`` on stderr and their exit status (1; 2 for an output that would
+overwrite an input or the history); an operating-system error nobody handled (disk full,
+read-only file system) is one line too, never a traceback. Ctrl-C exits with 130.
+
+:func:`entry` (the ``posecheck`` script and ``python -m posecheck``) first cuts the network
+for the commands that load the pose model (:mod:`posecheck.offline`), then runs :func:`main`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import pkgutil
@@ -55,17 +61,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = args.func(args)
     except PosecheckError as exc:
         print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        return 130
+        return exc.exit_status
+    except KeyboardInterrupt as exc:
+        _say_error("Interrupted.")
+        return int(getattr(exc, "exit_status", 130))
     except BrokenPipeError:
         # the reader went away (e.g. `posecheck history | head`): not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        _say_error(f"Error: {exc.strerror or exc}{where}.")
+        return 1
     return int(status or 0)
 
 
+def _say_error(text: str) -> None:
+    """Print to stderr; a closed terminal (EIO) or pipe must not turn into a traceback."""
+    with contextlib.suppress(OSError):
+        print(text, file=sys.stderr, flush=True)
+
+
+def entry() -> int:
+    """The console script: cut the network for model commands, then :func:`main`."""
+    from posecheck.offline import offline_for
+
+    warning = offline_for(sys.argv[1:])
+    if warning:
+        _say_error(warning)
+    return main()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(entry())

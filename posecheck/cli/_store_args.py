@@ -1,20 +1,22 @@
-"""Options shared by several commands: ``--db PATH`` (the session history) and
-``--model PATH`` (the pose model), each described once.
+"""Options shared by several commands, each described once: ``--db PATH`` (the session
+history), ``--person NAME`` (who was measured) and ``--model PATH`` (the pose model).
 
 ``add_db_argument(parser)`` adds ``--db``; ``open_store(args)`` opens the database it
-names (flag, then ``$POSECHECK_DB``, then the user data directory). Every command that
-reads or saves sessions (analyse, live, history, report, ...) uses it.
+names (flag, then ``$POSECHECK_DB``, then the user data directory); every command that
+reads or saves sessions uses it. ``add_person_argument`` / ``person_from``: who was
+measured (flag, then ``$POSECHECK_PERSON``, else None = the default person when storing).
 ``add_model_argument(parser)`` adds ``--model``. Standard library only at import time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from posecheck.errors import ConfigError
-from posecheck.store import Store, resolve_db_path
+from posecheck.store import DEFAULT_PERSON, PERSON_ENV_VAR, Store, clean_person, resolve_db_path
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +40,21 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
         help="MediaPipe pose landmarker .task file (default: $POSECHECK_MODEL, else the "
         "bundled full model models/pose_landmarker_full.task)",
     )
+
+
+def add_person_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--person NAME``; ``what`` ends the help text (e.g. "whose sessions to list")."""
+    parser.add_argument(
+        "--person", metavar="NAME", default=None,
+        help=f"{what} (default: ${PERSON_ENV_VAR}, else '{DEFAULT_PERSON}' when storing; "
+        "names match ignoring case)",
+    )  # fmt: skip
+
+
+def person_from(args: argparse.Namespace) -> str | None:
+    """``--person``, else ``$POSECHECK_PERSON``, cleaned; None when neither is given."""
+    name = getattr(args, "person", None) or os.environ.get(PERSON_ENV_VAR) or None
+    return None if name is None or not name.strip() else clean_person(name)
 
 
 def open_store(args: argparse.Namespace) -> Store:

@@ -71,13 +71,26 @@ def _options(args: argparse.Namespace) -> Any:
     return opts
 
 
-def _check_model(args: argparse.Namespace, inputs: list[Path]) -> None:
-    """Fail once, before any work, when videos need a model that is unusable."""
+def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
+    """Fail once, before any work, when videos need a model that is unusable; its path."""
     from posecheck.analysis import LANDMARK_SUFFIXES
     from posecheck.model import verify_model
 
     if any(p.suffix.lower() not in LANDMARK_SUFFIXES for p in inputs):
-        verify_model(args.model)
+        return verify_model(args.model).path
+    return None
+
+
+def _check_outputs(args: argparse.Namespace, inputs: list[Path], model: Path | None) -> None:
+    """Refuse result folders that hold an input, the model or the history (exit 2)."""
+    from posecheck.analysis import output_dirs
+    from posecheck.guard import db_files, refuse_overwrite
+    from posecheck.guard import inputs as protect
+    from posecheck.store import resolve_db_path
+
+    protected = (protect(inputs, "an input") + protect([model], "the pose model")
+                 + db_files(resolve_db_path(args.db)))
+    refuse_overwrite([], protected, folders=output_dirs(inputs, args.out))
 
 
 def _store_result(store: Any, result: Any, force: bool) -> str:
@@ -97,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs)
     if not inputs:
         raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
-    _check_model(args, inputs)
+    _check_outputs(args, inputs, _check_model(args, inputs))
     store = _open_store(args)
     try:
         def report(result: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -90,19 +91,32 @@ def write(angles: Iterable[FrameAngles], fh: IO[str], fmt: str) -> None:
 
 @contextmanager
 def _open_output(path: Path | None) -> Iterator[IO[str]]:
+    """Standard output, or ``path`` written atomically (an error leaves the old file)."""
     if path is None:
-        yield sys.stdout
+        try:
+            yield sys.stdout
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # e.g. `> /dev/full`: what is still buffered cannot go out
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise PosecheckError(f"Cannot write the angles to standard output: "
+                                 f"{exc.strerror or exc}.") from None
         return
+    from posecheck.outputs import AtomicFile
+
     try:
-        fh = path.open("w", encoding="utf-8", newline="")
+        with AtomicFile(path, "w", newline="") as fh:
+            yield fh
     except OSError as exc:
-        raise PosecheckError(f"Cannot write {path}: {exc.strerror}") from None
-    with fh:
-        yield fh
+        raise PosecheckError(f"Cannot write {path}: {exc.strerror or exc}.") from None
 
 
 def run(args: argparse.Namespace) -> int:
     """Compute and write the angles; returns the exit status."""
+    from posecheck.guard import inputs, refuse_overwrite
+
+    refuse_overwrite([args.output], inputs([args.input], "the input landmark file"))
     angles = compute(read_frames(args.input), raw=args.raw)
     with _open_output(args.output) as fh:
         write(angles, fh, args.format)

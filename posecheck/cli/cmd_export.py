@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from posecheck.cli._store_args import add_db_argument, open_store
-from posecheck.errors import StoreError
-from posecheck.store import export_csv
+from posecheck.cli._store_args import add_db_argument, add_person_argument, open_store, person_from
+from posecheck.errors import PosecheckError, StoreError
+from posecheck.guard import db_files, refuse_overwrite
+from posecheck.store import export_csv, resolve_db_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,20 +22,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "side; angles in degrees, IR positive; times in seconds). Use '-' for stdout.",
     )
     parser.add_argument("--csv", required=True, metavar="FILE", help="output CSV file or '-'")
+    add_person_argument(parser, "export only this person's sessions; without it, everyone's")
     add_db_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Export; prints how many sessions were written."""
+    """Export; prints how many sessions were written (the file is replaced atomically)."""
+    from posecheck.outputs import AtomicFile
+
+    refuse_overwrite([args.csv], db_files(resolve_db_path(args.db)))
+    person = person_from(args)
     with open_store(args) as store:
+        if person is not None:
+            person = store.require_person(person)
         if args.csv == "-":
-            export_csv(store, sys.stdout)
+            export_csv(store, sys.stdout, person=person)
             return 0
         try:
-            with open(args.csv, "w", newline="", encoding="utf-8") as fh:
-                count = export_csv(store, fh)
+            with AtomicFile(args.csv, "w", newline="") as fh:
+                count = export_csv(store, fh, person=person)
         except OSError as exc:
             raise StoreError(f"Cannot write {args.csv}: {exc.strerror}.") from exc
+        except PosecheckError as exc:
+            raise StoreError(str(exc)) from None
     print(f"Exported {count} session(s) to {args.csv}.")
     return 0

@@ -1,7 +1,9 @@
 """``posecheck history``: list stored sessions, newest first, as a table or JSON.
 
-One table row per session, stretch and side. Angles in degrees (IR positive), times in
-seconds. Only prints; queries go through :class:`posecheck.store.Store`.
+Per person: with ``--person`` (or ``$POSECHECK_PERSON``) that person's sessions; otherwise
+one table per person, never one mixed list. One table row per session, stretch and side.
+Angles in degrees (IR positive), times in seconds, dates in local time (zone named). Only
+prints; queries go through :class:`posecheck.store.Store`.
 """
 
 from __future__ import annotations
@@ -9,11 +11,17 @@ from __future__ import annotations
 import argparse
 import json
 
-from posecheck.cli._store_args import add_db_argument, open_store, parse_date
-from posecheck.store import SIDES, SessionRecord, Store
+from posecheck.cli._store_args import (
+    add_db_argument,
+    add_person_argument,
+    open_store,
+    parse_date,
+    person_from,
+)
+from posecheck.store import SIDES, SessionRecord, Store, local_time, zone_label
 from posecheck.stretches import get_stretch, load_catalogue
 
-COLUMNS = ("id", "date (UTC)", "kind", "stretch", "side", "peak IR", "peak ER", "measured",
+COLUMNS = ("id", "date", "kind", "stretch", "side", "peak IR", "peak ER", "measured",
            "hold s", "holds", "source")  # fmt: skip
 RIGHT_ALIGNED = {"id", "peak IR", "peak ER", "measured", "hold s", "holds"}
 MAX_SOURCE = 40
@@ -31,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--side", choices=SIDES, help="only this side")
     parser.add_argument("--since", metavar="DATE", help="only sessions from DATE (YYYY-MM-DD, UTC)")
     parser.add_argument("--json", action="store_true", help="print a JSON list of sessions")
+    add_person_argument(parser, "whose sessions to list; without it, one table per person")
     add_db_argument(parser)
     parser.set_defaults(func=run)
 
@@ -38,10 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the history."""
     since = parse_date(args.since) if args.since else None
+    person = person_from(args)
     with open_store(args) as store:
         if args.stretch:
             _check_stretch(args.stretch, store)
-        sessions = store.sessions(stretch=args.stretch, side=args.side, since=since)
+        if person is not None:
+            person = store.require_person(person)
+        sessions = store.sessions(stretch=args.stretch, side=args.side, since=since,
+                                  person=person)  # fmt: skip
     if args.json:
         print(json.dumps([s.to_dict() for s in sessions], indent=2))
     elif not sessions and (args.stretch or args.side or since):
@@ -50,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"The history ({store.path}) is empty. Sessions are added by "
               "'posecheck analyse' and 'posecheck live'.")  # fmt: skip
     else:
-        print(format_table(sessions))
+        print(format_by_person(sessions))
     return 0
 
 
@@ -65,6 +78,17 @@ def _check_stretch(stretch_id: str, store: Store) -> None:
     get_stretch(stretch_id, catalogue)  # raises, naming the valid stretches
 
 
+def format_by_person(sessions: list[SessionRecord]) -> str:
+    """One table per person (a heading line before each when there are several)."""
+    people: dict[str, list[SessionRecord]] = {}
+    for s in sessions:
+        people.setdefault(s.person, []).append(s)
+    if len(people) == 1:
+        return format_table(sessions)
+    return "\n\n".join(f"== {name} ({len(group)} session(s)) ==\n" + format_table(group)
+                        for name, group in sorted(people.items(), key=lambda kv: kv[0].lower()))
+
+
 def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -72,7 +96,7 @@ def _num(value: float | None, digits: int = 1) -> str:
 def _rows(sessions: list[SessionRecord]) -> list[tuple[str, ...]]:
     rows = []
     for s in sessions:
-        date = s.started.strftime("%Y-%m-%d %H:%M")
+        date = local_time(s.started).strftime("%Y-%m-%d %H:%M")
         kind = s.kind + ("*" if s.interrupted else "")
         source = s.input or "-"
         if len(source) > MAX_SOURCE:
@@ -101,5 +125,6 @@ def format_table(sessions: list[SessionRecord]) -> str:
     out = [line(COLUMNS), line(tuple("-" * w for w in widths)), *map(line, rows)]
     if any(s.interrupted for s in sessions):
         out.append("* interrupted (stopped early); its values cover the part recorded.")
-    out.append("Angles in degrees (IR = internal, ER = external rotation); hold in seconds.")
+    out.append("Angles in degrees (IR = internal, ER = external rotation); hold in seconds; "
+               f"dates in local time ({zone_label(s.started for s in sessions)}).")
     return "\n".join(out)

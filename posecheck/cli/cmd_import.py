@@ -21,6 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "already stored (same session uid, or same video, stretch and threshold) are skipped.",
     )
     parser.add_argument("--csv", required=True, metavar="FILE", help="CSV file to import")
+    parser.add_argument("--person", metavar="NAME",
+                        help="store every imported session for NAME (default: the CSV's person "
+                        "column; $POSECHECK_PERSON is not used, so an export of several people "
+                        "is never merged into one by accident)")  # fmt: skip
     add_db_argument(parser)
     parser.set_defaults(func=run)
 
@@ -35,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         raise StoreError(f"{args.csv} is not a UTF-8 text CSV.") from exc
     with open_store(args) as store:
-        result = import_csv(store, io.StringIO(text, newline=""))
+        result = import_csv(store, io.StringIO(text, newline=""), person=args.person)
     print(f"Imported {result.added} session(s); skipped {result.skipped} already in history.")
     return 0

@@ -33,12 +33,15 @@ def run(args: argparse.Namespace) -> int:
     """Extract landmarks; prints a one-line result. Returns the exit status."""
     from tqdm import tqdm
 
+    from posecheck.guard import inputs, refuse_overwrite
     from posecheck.landmark_io import LandmarkWriter
     from posecheck.model import verify_model
     from posecheck.pose import PoseEstimator
     from posecheck.sources import open_source
 
-    verify_model(args.model)  # a bad model fails before any decoding
+    model = verify_model(args.model)  # a bad model fails before any decoding
+    refuse_overwrite([args.output], inputs([args.video], "the input video")
+                     + inputs([model.path], "the pose model"))
     found = frames = 0
     last_t = 0.0
     with open_source(args.video) as source, PoseEstimator(args.model, mode="video") as est, \

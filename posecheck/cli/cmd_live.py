@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
+import os
+import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from posecheck.cli._store_args import add_db_argument, add_model_argument
+from posecheck.cli._store_args import (
+    add_db_argument,
+    add_model_argument,
+    add_person_argument,
+    person_from,
+)
 from posecheck.errors import ConfigError
 from posecheck.landmarks import SIDES
 
@@ -52,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_model_argument(p)
     add_db_argument(p)
     p.add_argument("--no-store", action="store_true", help="do not add the session to history")
+    add_person_argument(p, "who is stretching: the session is stored for this person")
     p.set_defaults(func=run)
 
 
@@ -82,13 +92,109 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--record needs an .mp4 file name, got {args.record}")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the live session and save what it measured."""
-    from posecheck.live_app import LiveApp
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C: the session is saved and stored."""
 
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.exit_status = 128 + signum
+
+
+class _StopSignals:
+    """While active, SIGINT, SIGTERM and SIGHUP stop the session once (as Ctrl-C does);
+    signals after the first are remembered but do not interrupt the saving."""
+
+    SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                    if hasattr(signal, n))
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        first = self.received is None
+        if first:
+            self.received = signum
+        if signum == getattr(signal, "SIGHUP", None):
+            _detach_terminal()  # the terminal is gone: printing would fail with EIO
+        if first:
+            raise KeyboardInterrupt() if signum == signal.SIGINT else Stopped(signum)
+
+    def __enter__(self) -> _StopSignals:
+        for sig in self.SIGNALS:
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    @property
+    def exit_status(self) -> int | None:
+        """128 + the first signal's number, or None when none came."""
+        return None if self.received is None else 128 + self.received
+
+
+def _detach_terminal() -> None:
+    """Point stdout and stderr at /dev/null (after a hang-up nobody can read them)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """The session folder must be a folder we can write, before the camera opens."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a folder; give a folder for the "
+                          "session.")
+    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"Cannot write the session folder {out_dir}: "
+                          f"{exc.strerror or exc}; choose another --out.") from None
+    finally:  # the session creates it when it starts; a failed start leaves nothing
+        for p in created:
+            with contextlib.suppress(OSError):
+                p.rmdir()
+
+
+def _check_outputs(args: argparse.Namespace, out_dir: Path) -> None:
+    from posecheck.guard import db_files, inputs, refuse_overwrite
+    from posecheck.model import verify_model
+    from posecheck.store import resolve_db_path
+
+    source = Path(args.source) if Path(args.source).is_file() else None
+    protected = (inputs([source], "the input video")
+                 + inputs([verify_model(args.model).path], "the pose model")
+                 + db_files(resolve_db_path(args.db)))
+    refuse_overwrite([out_dir / "summary.json", out_dir / "landmarks.jsonl", args.record],
+                     protected)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the live session and save what it measured.
+
+    SIGTERM and SIGHUP (a closed terminal, a logout) end it like Ctrl-C: the session is
+    saved and stored, and the exit status is 128 + the signal number (130 for Ctrl-C).
+    """
     _check_args(args)
+    args.person = person_from(args)  # a bad name fails now, not after the session
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = args.out if args.out is not None else Path("posecheck-out") / f"live-{stamp}"
+    _check_outputs(args, out_dir)
+    _check_out_dir(out_dir)
+    with _StopSignals() as signals:
+        status = _run(args, out_dir)
+    return signals.exit_status or status
+
+
+def _run(args: argparse.Namespace, out_dir: Path) -> int:
+    from posecheck.live_app import LiveApp
+
     app = LiveApp(
         stretches=_stretches(args), sides=[args.side] if args.side else list(SIDES),
         threshold=args.threshold, source=args.source, out_dir=out_dir,
@@ -97,17 +203,24 @@ def run(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
     )
     summary = app.run()
-    for line in app.report_lines(summary):
-        print(line)
     if not args.no_store:
-        _store(summary, args.db)
+        _store(summary, args.db, args.person)
+    for line in app.report_lines(summary):
+        _print(line)
     return 0 if not app.failed else 1
 
 
-def _store(summary: dict[str, Any], db: str | None) -> None:
+def _print(line: str, file: Any = None) -> None:
+    """Print; a terminal that went away (EIO) must not stop the saving."""
+    with contextlib.suppress(OSError):
+        print(line, file=file or sys.stdout, flush=True)
+
+
+def _store(summary: dict[str, Any], db: str | None, person: str | None) -> None:
     from posecheck.store import Store, resolve_db_path
 
     path = resolve_db_path(db)
     with Store.open(path) as store:
-        session_id = store.add_session(summary)
-    print(f"saved to history as session {session_id} ({path})", file=sys.stderr)
+        session_id = store.add_session(summary, person=person)
+    who = f" for {person}" if person else ""
+    _print(f"saved to history as session {session_id}{who} ({path})", file=sys.stderr)

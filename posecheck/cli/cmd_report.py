@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posecheck.cli._store_args import add_db_argument, open_store
-from posecheck.errors import StoreError
+from posecheck.cli._store_args import add_db_argument, add_person_argument, open_store, person_from
+from posecheck.errors import ConfigError, StoreError
+from posecheck.guard import db_files, refuse_overwrite
+from posecheck.store import Store, resolve_db_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,25 +31,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--png", metavar="DIR_OR_FILE", default=None,
                         help="also write the trend plots: one PNG per stretch into DIR, or all "
                         "in one FILE ending in .png")  # fmt: skip
+    add_person_argument(parser, "whose progress to report; needed when the history has "
+                        "several people")
     add_db_argument(parser)
     parser.set_defaults(func=run)
 
 
+def choose_person(store: Store, wanted: str | None) -> str | None:
+    """The one person a report is about: ``wanted`` (as stored), the only person there is,
+    or None for an empty history. ConfigError listing everyone when several people have
+    sessions and none was chosen: one report never mixes people."""
+    if wanted is not None:
+        return store.require_person(wanted)
+    people = store.people()
+    if len(people) <= 1:
+        return people[0].name if people else None
+    listing = ", ".join(f"{p.name} ({p.sessions} session(s))" for p in people)
+    raise ConfigError(f"The history has {len(people)} people: {listing}. A report covers one "
+                      "person: add --person NAME.")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the report and/or the plots."""
-    from posecheck.report import render_html, write_pngs
+    from posecheck.outputs import atomic_write_text
+    from posecheck.report_html import render_html
+    from posecheck.report_plots import write_pngs
 
     out = Path(args.out) if args.out else (None if args.png else Path("report.html"))
+    protected = db_files(resolve_db_path(args.db))
+    png = Path(args.png) if args.png else None
+    # a folder gets trend_<stretch>.png files, never the history's name
+    refuse_overwrite([out, png if png is not None and png.suffix.lower() == ".png" else None],
+                     protected)
     with open_store(args) as store:
-        sessions = store.sessions()
+        person = choose_person(store, person_from(args))
+        sessions = store.sessions(person=person) if person is not None else []
         source = str(store.path)
+    names = _stretch_names()
     if not sessions:
         print(f"The history ({source}) is empty: the report says so. Record a session with "
               "'posecheck live' or 'posecheck analyse'.")  # fmt: skip
     try:
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(render_html(sessions, source=source), encoding="utf-8")
+            atomic_write_text(out, render_html(sessions, person=person, stretch_names=names))
             print(f"Wrote {out} ({len(sessions)} session(s)).")
         if args.png:
             for path in write_pngs(sessions, Path(args.png)):
@@ -55,3 +81,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise StoreError(f"Cannot write the report: {exc.strerror} ({exc.filename}).") from exc
     return 0
+
+
+def _stretch_names() -> dict[str, str]:
+    """Stretch id -> name from the catalogue (ids alone when a user catalogue is broken)."""
+    from posecheck.errors import PosecheckError
+    from posecheck.stretches import load_catalogue
+
+    try:
+        return {sid: st.name for sid, st in load_catalogue().items()}
+    except PosecheckError:
+        return {}

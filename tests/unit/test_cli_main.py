@@ -27,9 +27,9 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
 
 
 def test_all_command_modules_register() -> None:
-    assert len(_command_modules()) == 10
+    assert len(_command_modules()) == 11
     assert {"analyse", "live", "landmarks", "angles", "stretches", "history", "report",
-            "export", "import", "forget"} <= set(commands())
+            "export", "import", "forget", "people"} <= set(commands())
 
 
 def test_version_and_no_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -124,6 +124,12 @@ def _line(**changes: object) -> str:
     (_line(landmarks=[[0.1, 0.2], [0.1, 0.2, 0.3, 0.4]] * 16 + [[1, 2, 3, 4]]),
      '"landmarks" must be'),
     (_line(t=-1.0), "time goes backwards"),
+    # numbers only: a string or a boolean is not silently read as a number
+    (_line(landmarks=[["0.1", 0.2, 0.3, 0.9], *ROWS[1:]]), r"\[0\] holds '0.1'"),
+    (_line(landmarks=[*ROWS[:5], [0.1, 0.2, 0.3, True], *ROWS[6:]]), r"\[5\] holds True"),
+    (_line(landmarks={"x": 1}), '"landmarks" must be a list'),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("x" * 1_000_001, "longer than 1000000 characters"),
 ])
 def test_malformed_lines_name_the_line_number(tmp_path: Path, bad: str, reason: str) -> None:
     path = tmp_path / "bad.jsonl"

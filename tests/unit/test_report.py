@@ -18,14 +18,10 @@ from posecheck.mdc import (
     mdc_from_sem,
     personal_mdc,
 )
-from posecheck.report import (
-    arc_summary,
-    build_series,
-    render_html,
-    series_stats,
-    write_pngs,
-)
-from posecheck.store import SessionRecord, Store
+from posecheck.report import arcs, build_series, series_stats
+from posecheck.report_html import render_html
+from posecheck.report_plots import write_pngs
+from posecheck.store import SessionRecord, Store, local_time
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -103,22 +99,23 @@ def test_never_measured_side_has_no_stats(tmp_path: Path) -> None:
     assert "never measured" in render_html(stored(tmp_path / "b", [summary]))
 
 
-def test_arc_uses_latest_day_of_each_side(tmp_path: Path) -> None:
-    arcs = {a.side: a for a in arc_summary(stored(tmp_path, make_history(weeks=3)))}
-    right = arcs["right"]
+def test_arc_of_each_day_with_both_rotation_stretches(tmp_path: Path) -> None:
+    days = arcs(build_series(stored(tmp_path, make_history(weeks=3))))
+    assert len(days) == 6  # 3 days x 2 sides
+    right = [a for a in days if a.side == "right"][-1]
     # last week: IR stretch right 22 + 9 = 31.0, ER stretch right 33 + 9*0.4 = 36.6
-    assert right.day == (START + timedelta(days=14)).strftime("%Y-%m-%d")
+    assert right.day == local_time(START + timedelta(days=14)).date()
     assert right.internal_deg == pytest.approx(31.0)
     assert right.external_deg == pytest.approx(36.6)
     assert right.total_deg == pytest.approx(67.6)
-    assert right.ratio == pytest.approx(31.0 / 36.6)
+    assert right.ir_sessions == (5,) and right.er_sessions == (6,)
 
 
 # --- HTML and PNG --------------------------------------------------------------------------
 
 
 def test_report_contains_trends_changes_and_noise_rule(tmp_path: Path) -> None:
-    page = render_html(stored(tmp_path, make_history(weeks=6)), source="test.sqlite3")
+    page = render_html(stored(tmp_path, make_history(weeks=6)))
     assert page.startswith("<!DOCTYPE html>")
     assert page.count("data:image/png;base64,") == 2  # one plot per stretch
     assert "+9.0°" in page and "real improvement" in page
@@ -129,16 +126,19 @@ def test_report_contains_trends_changes_and_noise_rule(tmp_path: Path) -> None:
 
 
 def test_report_escapes_user_text(tmp_path: Path) -> None:
-    evil = make_summary(input_name="<script>alert('x')</script>.mp4", stretch="<b>my stretch</b>")
-    page = render_html(stored(tmp_path, [evil]), source="<i>db</i>")
-    assert "<script>" not in page and "<b>my stretch</b>" not in page and "<i>db</i>" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;.mp4" in page
-    assert "&lt;b&gt;my stretch&lt;/b&gt;" in page
+    evil = make_summary(input_name="<img src=x onerror='alert(1)'>.mp4",
+                        stretch="<b>my stretch</b>")
+    with Store.open(tmp_path / "h.sqlite3") as store:
+        store.add_session(evil, person="<i>Eve</i>")
+        page = render_html(store.sessions())
+    assert "<img src=x" not in page and "<b>my stretch</b>" not in page and "<i>Eve" not in page
+    assert "&lt;img src=x onerror=&#x27;alert(1)&#x27;&gt;.mp4" in page
+    assert "&lt;b&gt;my stretch&lt;/b&gt;" in page and "&lt;i&gt;Eve&lt;/i&gt;" in page
 
 
 def test_empty_history_report_says_so(tmp_path: Path) -> None:
     page = render_html([])
-    assert "No sessions in the history yet" in page and "<img" not in page
+    assert "No sessions yet" in page and "<img" not in page
     assert write_pngs([], tmp_path / "plots") == []
 
 

@@ -180,3 +180,21 @@ def test_left_right_label_swaps_are_repaired():
     assert a == b
     assert repaired.summary()["swaps_repaired"] == 20
     assert clean.summary()["swaps_repaired"] == 0
+
+
+def test_end_range_time_and_camera_setup_are_in_the_summary():
+    # 35 s held flat at 30° plus the top 5° of both 2 s ramps (2 x 2 x 5/30 s = 0.67 s)
+    frames = seated(rot_left=ramp_profile(30.0))
+    left = run(Session([IR], smooth=False), frames)["sides"]["left"]
+    assert left["end_range_s"] == pytest.approx(35.0 + 4 * 5 / 30, abs=0.15)
+    # a peak of a single frame: end range is that short moment, not the hold
+    spike = run(Session([IR], smooth=False),
+                seated(rot_left=lambda t: 30.0 + (10.0 if 20.0 <= t < 20.02 else 0.0)
+                       if t >= 3 else 0.0))["sides"]["left"]
+    assert spike["end_range_s"] < 0.2
+    front = run(Session([IR]), frames)["setup"]
+    assert (front["image_width"], front["image_height"]) == (1280, 720)
+    assert abs(front["view_yaw_deg"]) < 3.0
+    turned = run(Session([IR]), seated(rot_left=ramp_profile(30.0), seconds=10,
+                                      camera=Camera(yaw=30)))["setup"]
+    assert abs(turned["view_yaw_deg"] - front["view_yaw_deg"]) == pytest.approx(30.0, abs=3.0)
