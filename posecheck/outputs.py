@@ -9,8 +9,8 @@ half-written result. Directories are created as needed.
 Convention: degrees, seconds; hip rotation positive = internal rotation (IR). The ``.mot``
 file follows OpenSim's signs, see :class:`MotWriter`.
 
-Imports the standard library and numpy only; cv2 is imported inside :class:`VideoSink`
-(must not import mediapipe or matplotlib).
+Imports the standard library and numpy only; PyAV (``av``) is imported inside
+:class:`VideoSink` (must not import mediapipe or matplotlib).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import json
 import math
 import os
 import tempfile
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ClassVar, Self
@@ -368,41 +367,18 @@ def read_mot(path: str | os.PathLike[str]) -> tuple[dict[str, str], list[str], n
 
 
 # ---------------------------------------------------------------------- video
-_STDERR_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence OpenCV and FFmpeg while probing encoders.
-
-    FFmpeg prints "Could not find a valid device" and the like straight to file
-    descriptor 2 when an encoder is missing; we try another codec, so those lines would
-    only confuse. The descriptor is restored even on error; the lock keeps two sinks opened
-    in parallel threads from saving each other's /dev/null as "the" stderr.
-    """
-    import cv2
-
-    with _STDERR_LOCK:
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "wb") as null:
-                os.dup2(null.fileno(), 2)
-                yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            cv2.utils.logging.setLogLevel(level)
-
-
 class VideoSink(_CommitOrAbort):
-    """Writes RGB frames to an mp4 at a constant ``fps`` (a context manager).
+    """Writes RGB frames to an H.264 mp4 at a constant ``fps`` (a context manager).
 
     ``size`` is (width, height) in pixels; frames of another size are an error. Frames go
     to a temporary file renamed to ``path`` on :meth:`close` (an exception discards it).
-    Codec: H.264 ('avc1') when OpenCV has it, else MPEG-4 part 2 ('mp4v');
-    :class:`PosecheckError` if neither works.
+
+    Codec: H.264 (``avc1``, yuv420p, x264 preset ``veryfast``, CRF 23) in MP4 with the index
+    at the front (``+faststart``): the one video format every browser plays. OpenCV's
+    bundled FFmpeg has no H.264 encoder (only MPEG-4 part 2, which browsers do not play,
+    and VP8/VP9, ~15-100x slower than x264 here), so the video is encoded with PyAV's
+    FFmpeg (libx264). An odd width or height is padded by one repeated pixel row/column
+    (yuv420p needs even sizes).
 
     Constant frame rate from variable-rate input: pass each frame's time ``t`` (seconds) to
     :meth:`write`; frame *k* of the output shows the latest input frame at or before
@@ -410,8 +386,9 @@ class VideoSink(_CommitOrAbort):
     previous frame (at most ``max_gap_s`` worth). Without ``t`` every frame is written once.
     """
 
-    FOURCCS = ("avc1", "mp4v")
-    _failed: ClassVar[set[str]] = set()
+    CODEC = "libx264"
+    FOURCC = "avc1"  # the MP4 sample entry of H.264
+    OPTIONS: ClassVar[dict[str, str]] = {"preset": "veryfast", "crf": "23"}
 
     def __init__(self, path: str | os.PathLike[str], fps: float, size: tuple[int, int], *,
                  max_gap_s: float = 5.0) -> None:
@@ -424,54 +401,71 @@ class VideoSink(_CommitOrAbort):
         self.size = (int(size[0]), int(size[1]))
         self.max_gap_s = max_gap_s
         self.frames_written = 0
-        self.fourcc = ""
+        self.fourcc = self.FOURCC
         self._t0: float | None = None
-        self._last: np.ndarray | None = None
-        self._tmp, self._writer = self._open()
+        self._last: Any = None
+        self._pad = (self.size[1] % 2, self.size[0] % 2)  # rows, columns to add
+        self._tmp, self._container, self._stream = self._open()
 
-    def _open(self) -> tuple[Path, Any]:
-        import cv2
+    def _open(self) -> tuple[Path, Any, Any]:
+        from fractions import Fraction
+
+        import av
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.",
-                                       suffix=self.path.suffix or ".mp4")
+                                       suffix=".mp4")
         except OSError as exc:
             raise PosecheckError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
         os.close(fd)
-        codes = [c for c in self.FOURCCS if c not in VideoSink._failed]
-        for code in codes:
-            with _quiet_stderr():
-                writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*code), self.fps,
-                                         self.size)
-            if writer.isOpened():
-                self.fourcc = code
-                return Path(tmp), writer
-            writer.release()
-            VideoSink._failed.add(code)  # do not probe a missing encoder again
-        Path(tmp).unlink(missing_ok=True)
-        raise PosecheckError(f"Cannot write the video {self.path}: this OpenCV has no mp4 "
-                             f"encoder ({' or '.join(self.FOURCCS)}).")
+        try:
+            container = av.open(tmp, mode="w", format="mp4",
+                                options={"movflags": "+faststart"})
+            rate = Fraction(self.fps).limit_denominator(1001)
+            stream = container.add_stream(self.CODEC, rate=rate)
+            stream.width = self.size[0] + self._pad[1]
+            stream.height = self.size[1] + self._pad[0]
+            stream.pix_fmt = "yuv420p"
+            stream.options = dict(self.OPTIONS)
+            stream.codec_context.time_base = 1 / rate
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise PosecheckError(f"Cannot write the video {self.path}: {exc}.") from exc
+        return Path(tmp), container, stream
 
     def write(self, image_rgb: np.ndarray, t: float | None = None) -> int:
         """Add one RGB frame shown at ``t`` seconds; returns how many frames were written."""
-        import cv2
+        import av
 
         h, w = image_rgb.shape[:2]
         if (w, h) != self.size or image_rgb.ndim != 3:
             raise ValueError(f"frame size {w}x{h} does not match the video size "
                              f"{self.size[0]}x{self.size[1]}")
-        bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
+        if any(self._pad):
+            image_rgb = np.pad(image_rgb, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)),
+                               mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image_rgb), format="rgb24")
         n = 1 if t is None else self._copies(t)
         if n > 0:
             # the slots before this frame's own slot still show the previous frame
-            fill = self._last if self._last is not None else bgr
+            fill = self._last if self._last is not None else frame
             for _ in range(n - 1):
-                self._writer.write(fill)
-            self._writer.write(bgr)
-            self.frames_written += n
-        self._last = bgr
+                self._encode(fill)
+            self._encode(frame)
+        self._last = frame
         return n
+
+    def _encode(self, frame: Any) -> None:
+        import av
+
+        frame.pts = self.frames_written
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except (av.FFmpegError, OSError) as exc:
+            raise PosecheckError(f"Cannot write the video {self.path}: {exc}.") from exc
+        self.frames_written += 1
 
     def _copies(self, t: float) -> int:
         """Output frames due up to and including time ``t`` that are not written yet."""
@@ -487,17 +481,23 @@ class VideoSink(_CommitOrAbort):
 
     def close(self) -> Path:
         """Finish the video and rename it into place; returns the path."""
-        self._writer.release()
+        import av
+
         try:
+            for packet in self._stream.encode(None):  # flush the encoder
+                self._container.mux(packet)
+            self._container.close()
             os.chmod(self._tmp, NEW_FILE_MODE)
             os.replace(self._tmp, self.path)
-        except OSError as exc:
+        except (av.FFmpegError, OSError) as exc:
             self._tmp.unlink(missing_ok=True)
-            raise PosecheckError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
+            raise PosecheckError(f"Cannot write {self.path}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}.") from exc
         return self.path
 
     def abort(self) -> None:
         """Discard the video."""
-        self._writer.release()
+        with contextlib.suppress(Exception):
+            self._container.close()
         self._tmp.unlink(missing_ok=True)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from mp4box import CHROMIUM_PLAYS, mp4_video_codec
 
 from posecheck.errors import PosecheckError
 from posecheck.outputs import (
@@ -189,13 +190,23 @@ def frame_count(path: Path) -> int:
     return n
 
 
+def test_mp4_codec_reader_tells_mp4v_from_h264(tmp_path: Path) -> None:
+    path = tmp_path / "old.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (96, 64))
+    for i in range(3):
+        writer.write(cv2.cvtColor(frame(i * 40), cv2.COLOR_RGB2BGR))
+    writer.release()
+    assert mp4_video_codec(path) == "mp4v" and "mp4v" not in CHROMIUM_PLAYS
+
+
 def test_video_sink_writes_readable_mp4(tmp_path: Path) -> None:
     path = tmp_path / "annotated.mp4"
     with VideoSink(path, 30.0, (96, 64)) as sink:
         assert not path.exists()  # written under a temporary name
         for i in range(12):
             sink.write(frame(i * 20))
-    assert sink.fourcc in VideoSink.FOURCCS
+    assert sink.fourcc == "avc1"
+    assert mp4_video_codec(path) == "avc1"  # H.264, read from the container itself
     assert frame_count(path) == sink.frames_written == 12
     cap = cv2.VideoCapture(str(path))
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(30.0)
@@ -203,6 +214,20 @@ def test_video_sink_writes_readable_mp4(tmp_path: Path) -> None:
     cap.release()
     assert ok and first.shape == (64, 96, 3)
     assert leftovers(tmp_path) == []
+    assert mp4_video_codec(path) in CHROMIUM_PLAYS
+    data = path.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # index first: a browser plays at once
+
+
+def test_video_sink_odd_size_is_padded_to_even(tmp_path: Path) -> None:
+    path = tmp_path / "odd.mp4"
+    with VideoSink(path, 10.0, (97, 63)) as sink:
+        for i in range(3):
+            sink.write(frame(i * 40, (97, 63)))
+    cap = cv2.VideoCapture(str(path))
+    ok, first = cap.read()
+    cap.release()
+    assert ok and first.shape == (64, 98, 3) and mp4_video_codec(path) == "avc1"
 
 
 def test_video_sink_constant_rate_from_timestamps(tmp_path: Path) -> None:
@@ -227,9 +252,8 @@ def test_video_sink_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert not path.exists() and leftovers(tmp_path) == []
     with pytest.raises(ValueError, match="fps"):
         VideoSink(path, 0.0, (96, 64))
-    monkeypatch.setattr(VideoSink, "FOURCCS", ("ZZZZ",))
-    monkeypatch.setattr(VideoSink, "_failed", set())
-    with pytest.raises(PosecheckError, match="no mp4 encoder"):
+    monkeypatch.setattr(VideoSink, "CODEC", "no-such-encoder")
+    with pytest.raises(PosecheckError, match="Cannot write the video"):
         VideoSink(path, 30.0, (96, 64))
     assert leftovers(tmp_path) == []
 
