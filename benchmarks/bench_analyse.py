@@ -11,7 +11,7 @@ video and on a K times longer synthetic one (its frames played forward, backward
    ``mp.Image``, ``detect_for_video``, sequential; written here with mediapipe directly),
    of ``analyse --no-video`` and of ``analyse`` with the annotated video, on the same
    video and model, and the ratios analyse / naive (targets: >= 1.2 and >= 1.0). The
-   analyse timings are of :func:`posecheck.analysis.analyse_file`, i.e. everything the
+   analyse timings are of :func:`posecheck.analyse_input.analyse_file`, i.e. everything the
    command does for a file: decoding, pose, session, frames.csv, landmarks.jsonl, plot,
    summary. Both sides include creating the pose landmarker.
 2. Landmark agreement between detection on the full-size frame and on the frame
@@ -73,7 +73,7 @@ def naive_loop(video: Path, model: Path) -> int:
 
 def analyse_once(video: Path, out: Path, with_video: bool) -> int:
     """One ``analyse`` of ``video`` (as the command does it); returns the frame count."""
-    from posecheck.analysis import AnalyseOptions, analyse_file
+    from posecheck.analyse_input import AnalyseOptions, analyse_file
 
     opts = AnalyseOptions(out_dir=out, video=with_video, progress=False)
     result = analyse_file(video, out / video.stem, opts)
@@ -101,17 +101,12 @@ def throughput(video: Path, model: Path, repeats: int, tmp: Path) -> None:
         runs["analyse"].append(timed(analyse_once, video, tmp / "v", True))
     med = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
     cpu = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
-    from posecheck.analysis import AnalyseOptions, pose_workers
-    from posecheck.segments import plan_parts
-
     cap = cv2.VideoCapture(str(video))
     n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
     cap.release()
-    parts = {v: len(plan_parts(n, fps, pose_workers(AnalyseOptions(video=v)))) for v in (0, 1)}
     print(f"throughput on {video.name}, {n} frames = {n / fps:.1f} s ({repeats} interleaved "
           f"repeats, medians; load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores; model processes: --no-video {parts[0]}, with video "
-          f"{parts[1]}):")
+          f"{os.cpu_count()} cores):")
     for k, v in runs.items():
         print(f"  {k:20s} {med[k]:6.1f} fps  {cpu[k]:5.1f} CPU ms/frame   runs: "
               f"{', '.join(f'{x[0]:.1f}' for x in v)}")
@@ -123,7 +118,7 @@ def throughput(video: Path, model: Path, repeats: int, tmp: Path) -> None:
 
 def landmark_agreement(video: Path, model: Path, max_side: int = 960) -> None:
     """Full-size vs downscaled detection on every frame of ``video``."""
-    from posecheck.analysis import downscale
+    from posecheck.analyse_input import downscale
     from posecheck.pose import PoseEstimator
 
     full, small = [], []
@@ -183,7 +178,6 @@ import json, sys, threading, time
 from pathlib import Path
 sys.path.insert(0, {bench_dir!r})
 from bench_analyse import analyse_once
-from posecheck import pose_worker
 
 def status(pid, key):
     with open(f"/proc/{{pid}}/status") as f:
@@ -209,13 +203,20 @@ def resident(pids):
                         shared[key, head] = max(shared.get((key, head), 0), kb)
     return private + sum(shared.values())
 
+def children():
+    import glob
+    out = []
+    for f in glob.glob("/proc/self/task/*/children"):
+        out += open(f).read().split()
+    return out
+
 series = []  # (s since start, summed RSS kB, resident kB shared pages once, processes)
 done = threading.Event()
 t0 = time.perf_counter()
 
 def sample():
     while not done.wait(0.25):
-        pids = ["self"] + [w._proc.pid for w in list(pose_worker._SHARED.values())]
+        pids = ["self"] + children()
         try:
             rss = sum(status(p, "VmRSS:") for p in pids)
             used = resident(pids)
@@ -226,8 +227,7 @@ def sample():
 threading.Thread(target=sample, daemon=True).start()
 frames = analyse_once(Path({video!r}), Path({out!r}), {with_video!r})
 done.set()
-hwm = [status("self", "VmHWM:")] + [status(w._proc.pid, "VmHWM:")
-                                     for w in pose_worker._SHARED.values()]
+hwm = [status("self", "VmHWM:")]
 print(json.dumps({{"series": series, "hwm": max(hwm), "frames": frames,
                   "seconds": time.perf_counter() - t0}}))
 """

@@ -8,7 +8,7 @@ mediapipe 1.2.3: ``BaseOptions.to_ctypes`` passes only host, version, CA bundle 
 
 So posecheck takes the network away instead: :func:`cut_network` moves this process into a
 new, empty Linux network namespace (only a loopback device, which is down), before any
-thread starts. Every thread and child process (the pose worker) inherits it, so nothing
+thread starts. Every thread and child process (e.g. the --jobs workers) inherits it, so nothing
 can leave the machine: a connect() to any address fails with "network is unreachable".
 As root this needs no more; as a normal user it also makes a user namespace that maps the
 user's own uid and gid to themselves (files keep their owner, groups keep working).

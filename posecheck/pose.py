@@ -134,14 +134,30 @@ class PoseEstimator:
         self.model = verify_model(model_path)
         self.mode: Mode = mode
         self.num_poses = num_poses
+        self._confidence = (min_detection_confidence, min_tracking_confidence)
+        self._start()
+
+    def _start(self) -> None:
+        """A new landmarker: no tracking state, timestamps from zero."""
         self.last_num_people = 0
         self._last_ms: int | None = None
         self._previous_hip: np.ndarray | None = None
         with _native_stderr_silenced():
-            self._landmarker = self._create(min_detection_confidence, min_tracking_confidence)
+            self._landmarker = self._create(*self._confidence)
         # Close at interpreter exit at the latest: MediaPipe's own __del__ fails then.
         self._finalizer = weakref.finalize(self, _quiet_close, self._landmarker)
         self._warmed_up = False
+        self._used = False
+
+    def reset(self) -> None:
+        """Forget the previous video: a fresh landmarker (new tracking, timestamps from
+        zero) on the already loaded model. Does nothing when no image was seen since the
+        estimator was made or last reset. Refused once closed."""
+        if self._finalizer.alive is False:
+            raise RuntimeError("PoseEstimator is closed")
+        if self._used:
+            self._finalizer()
+            self._start()
 
     def _create(self, min_det: float, min_track: float) -> Any:
         import mediapipe as mp
@@ -189,7 +205,7 @@ class PoseEstimator:
                 result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(t))
             else:
                 result = self._landmarker.detect(mp_image)
-        self._warmed_up = True
+        self._warmed_up = self._used = True
         size = (int(image_rgb.shape[1]), int(image_rgb.shape[0]))
         return self._to_pose_frame(result, t, size)
 

@@ -190,44 +190,6 @@ class FileSource(VideoSource):
         self._index += 1
         return frame
 
-    def seek(self, t: float) -> None:
-        """Continue from the first frame whose container time is >= ``t`` - 1 ms.
-
-        Used to decode one part of a video (see :mod:`posecheck.segments`). OpenCV's seek
-        lands on a key frame and decodes forward; when it lands past ``t`` (some
-        containers), the file is reopened and decoded forward from the start instead, so
-        no frame at or after ``t`` is ever skipped. Frame indices after a seek are
-        estimated from the frame rate (they only serve the "ended early" message).
-        """
-        if self._cap is None:
-            raise SourceError(f"{self.path} is closed")
-        want = max(0.0, t) - 0.001
-        cap = self._cap
-        cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, t) * 1000.0)
-        ok, bgr = cap.read()
-        landed = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-        if not ok or not math.isfinite(landed) or landed > want + 0.002:
-            cap.release()
-            cap = self._cap = self._open()
-            cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-            ok = False
-            while cap.grab():
-                landed = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                if landed >= want:
-                    ok, bgr = cap.retrieve()
-                    break
-        else:  # landed early (the key frame before t): step forward to t
-            while ok and landed < want:
-                ok, bgr = cap.read()
-                landed = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-        self._first = bgr if ok else None
-        self._last_t = None
-        self._index = round((landed if ok else max(0.0, t)) * (self.fps or FALLBACK_FPS))
-        if not ok:  # nothing at or after t: the file ends before
-            self._note_end()
-            self._cap.release()
-            self._cap = None
-
     def _note_end(self) -> None:
         if self.frame_count is not None and self._index < self.frame_count - 1:
             self.error = (f"{self.path} ended early after {self._index} of {self.frame_count} "

@@ -1,6 +1,6 @@
 """``posecheck analyse INPUT...``: measure recorded videos or landmark files (docs/analyse.md).
 
-Thin front end over :mod:`posecheck.analysis`: parses options, prints one line per input
+Thin front end over :mod:`posecheck.batch`: parses options, prints one line per input
 (stdout) and progress bars (stderr), records the summaries in the history store, and
 exits 1 when any input failed (the others are still analysed and written).
 
@@ -47,33 +47,28 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-store", action="store_true", help="do not record in the history")
     p.add_argument("--force", action="store_true", help="record in the history even when "
                    "this input was recorded before (default: once per file content)")
-    p.add_argument("--pose-workers", type=int, metavar="N", help="pose model processes "
-                   "sharing one video, each inferring a part of it (default with --no-video: "
-                   "one per core, at most 2; else 1; 1 = exactly one pass)")
     p.set_defaults(func=run)
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from posecheck.analysis import AnalyseOptions, stretches_for
+    from posecheck.analyse_input import AnalyseOptions, stretches_for
 
     if args.threshold is not None and not 0 <= args.threshold <= 180:
         raise ConfigError(f"--threshold must be between 0 and 180 degrees, got "
                           f"{args.threshold:g}.")
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}.")
-    if args.pose_workers is not None and args.pose_workers < 1:
-        raise ConfigError(f"--pose-workers must be at least 1, got {args.pose_workers}.")
     opts = AnalyseOptions(stretch=args.stretch, threshold_deg=args.threshold, out_dir=args.out,
                           video=not args.no_video, model_path=args.model, mot=args.mot,
                           neutral=not args.no_neutral, smooth=not args.raw,
-                          progress=sys.stderr.isatty(), pose_workers=args.pose_workers)
+                          progress=sys.stderr.isatty())
     stretches_for(opts)  # an unknown --stretch is one error before any work
     return opts
 
 
 def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
     """Fail once, before any work, when videos need a model that is unusable; its path."""
-    from posecheck.analysis import LANDMARK_SUFFIXES
+    from posecheck.analyse_input import LANDMARK_SUFFIXES
     from posecheck.model import verify_model
 
     if any(p.suffix.lower() not in LANDMARK_SUFFIXES for p in inputs):
@@ -83,7 +78,7 @@ def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
 
 def _check_outputs(args: argparse.Namespace, inputs: list[Path], model: Path | None) -> None:
     """Refuse result folders that hold an input, the model or the history (exit 2)."""
-    from posecheck.analysis import output_dirs
+    from posecheck.batch import output_dirs
     from posecheck.guard import db_files, refuse_overwrite
     from posecheck.guard import inputs as protect
     from posecheck.store import resolve_db_path
@@ -104,7 +99,7 @@ def _store_result(store: Any, result: Any, force: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse every input; exit status 1 if any failed."""
-    from posecheck.analysis import analyse_many, expand_inputs, result_line
+    from posecheck.batch import analyse_many, expand_inputs, result_line
 
     opts = _options(args)
     inputs = expand_inputs(args.inputs)

@@ -163,6 +163,28 @@ def test_sample_landmark_file_matches_a_fresh_run(clip_poses: list) -> None:
 
 
 @pytest.mark.model
+def test_a_reset_estimator_gives_a_fresh_estimators_landmarks(clip_poses: list) -> None:
+    """One model for several videos: after reset() nothing of the previous video (tracking,
+    timestamps) is left, so the next video's landmarks are those of a fresh estimator."""
+    with open_source(SAMPLES / "tfjs_pose_squats.mp4") as src:
+        other = [(f.image, f.t) for f in src][:20]
+    with open_source(CLIP) as src:
+        frames = [(f.image, f.t) for f in src][:30]
+    with PoseEstimator() as est:
+        est.reset()  # nothing seen yet: nothing to do
+        for image, t in other:
+            est.detect(image, t + 100.0)  # a previous video, later timestamps
+        est.reset()
+        again = [est.detect(image, t) for image, t in frames]
+    for a, b in zip(again, clip_poses[:30], strict=True):
+        assert a.t == b.t and a.has_pose == b.has_pose
+        if a.has_pose:
+            np.testing.assert_array_equal(a.landmarks, b.landmarks)
+    with pytest.raises(RuntimeError, match="closed"):
+        est.reset()
+
+
+@pytest.mark.model
 def test_image_mode_on_a_still_frame_and_timestamps_not_increasing() -> None:
     with open_source(SAMPLES / "tfjs_pose_squats.mp4") as src:
         still = next(iter(src)).image

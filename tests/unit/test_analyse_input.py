@@ -1,12 +1,12 @@
-"""posecheck.analysis without the pose model: inputs, output folders, the thread stages, and
-whole analyses of synthetic landmark files (the same code path as a video after pose)."""
+"""posecheck.analyse_input and posecheck.batch without the pose model: inputs, output
+folders, the threads, and whole analyses of synthetic landmark files (the same code path as
+a video after pose) and of synthetic videos with a stand-in model."""
 
 from __future__ import annotations
 
 import csv
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,21 +14,17 @@ import numpy as np
 import pytest
 from skeleton import Camera, LegPose, make_sequence, ramp_profile
 
-from posecheck.analysis import (
+from posecheck.analyse_input import (
     AnalyseOptions,
-    Consumer,
     InputResult,
-    Prefetch,
     analyse_file,
-    analyse_many,
     downscale,
-    expand_inputs,
-    output_dirs,
-    result_line,
     scaled_size,
 )
+from posecheck.batch import analyse_many, expand_inputs, output_dirs, result_line
 from posecheck.errors import ModelError
 from posecheck.landmark_io import write_landmarks
+from posecheck.threads import Consumer, Prefetch
 from posecheck.types import PoseFrame
 
 FPS = 30.0
@@ -100,17 +96,16 @@ def test_downscale_keeps_the_aspect_and_the_image_when_small():
 
 
 # ----------------------------------------------------------------------------- threads
-def test_prefetch_keeps_order_and_prepares_in_its_thread():
+def test_prefetch_keeps_order_and_runs_the_iterable_in_its_thread():
     seen_threads = set()
 
-    def prepare(x: int) -> int:
-        seen_threads.add(threading.current_thread().name)
-        return x * x
+    def items():
+        for i in range(50):
+            seen_threads.add(threading.current_thread().name)
+            yield i * i
 
-    with ThreadPoolExecutor(1, thread_name_prefix="pf") as pool:
-        got = list(Prefetch(pool, range(50), prepare, maxsize=2))
-    assert got == [(i, i * i) for i in range(50)]
-    assert all(name.startswith("pf") for name in seen_threads)
+    assert list(Prefetch(items(), maxsize=2, name="pf")) == [i * i for i in range(50)]
+    assert seen_threads == {"pf"}
 
 
 def test_prefetch_raises_the_producer_error_after_the_items_before_it():
@@ -120,45 +115,44 @@ def test_prefetch_raises_the_producer_error_after_the_items_before_it():
         raise OSError("disk gone")
 
     got = []
-    with ThreadPoolExecutor(1) as pool, pytest.raises(OSError, match="disk gone"):
-        for item, _ in Prefetch(pool, items(), lambda x: x):
+    with pytest.raises(OSError, match="disk gone"):
+        for item in Prefetch(items()):
             got.append(item)
     assert got == [1, 2]
 
 
 def test_prefetch_close_stops_an_endless_producer():
+    before = threading.active_count()
+
     def endless():
         i = 0
         while True:
             yield i
             i += 1
 
-    with ThreadPoolExecutor(1) as pool:
-        pf = Prefetch(pool, endless(), lambda x: x, maxsize=2)
-        it = iter(pf)
-        assert next(it)[0] == 0
-        pf.close()  # must return (the pool's exit then joins the thread)
+    pf = Prefetch(endless(), maxsize=2)
+    assert next(iter(pf)) == 0
+    pf.close()  # must return, with the thread gone
+    assert threading.active_count() == before
 
 
 def test_consumer_handles_every_item_in_order_and_reports_its_failure():
     seen: list[int] = []
-    with ThreadPoolExecutor(1) as pool:
-        c = Consumer(pool, seen.append, maxsize=2)
-        for i in range(20):
-            c.put(i)
-        c.finish()
+    c = Consumer(seen.append, maxsize=2)
+    for i in range(20):
+        c.put(i)
+    c.finish()
     assert seen == list(range(20))
 
     def fail(x: int) -> None:
         if x == 3:
             raise ValueError("bad frame")
 
-    with ThreadPoolExecutor(1) as pool:
-        c = Consumer(pool, fail, maxsize=2)
-        with pytest.raises(ValueError, match="bad frame"):
-            for i in range(100):
-                c.put(i)
-            c.finish()
+    c = Consumer(fail, maxsize=2)
+    with pytest.raises(ValueError, match="bad frame"):
+        for i in range(100):
+            c.put(i)
+        c.finish()
 
 
 # ----------------------------------------------------------------------------- landmark files
@@ -301,7 +295,7 @@ def test_parallel_jobs_give_the_same_summaries(tmp_path: Path, landmark_file: Pa
 # ----------------------------------------------------------------------------- video path
 class FakeEstimator:
     """Stands in for PoseEstimator: the synthetic seated pose on every frame, or an error
-    from frame ``fail_at`` on."""
+    from frame ``fail_at`` on. Counts its resets and the times it saw since the last one."""
 
     fail_at: int | None = None
     error: type[Exception] = ModelError
@@ -309,18 +303,23 @@ class FakeEstimator:
     def __init__(self, model_path=None, **kw) -> None:
         self.model = SimpleNamespace(name="fake.task", sha256="0" * 64)
         self.calls = 0
+        self.resets = 0
+        self.closed = False
+        self.times: list[float] = []
         self.pose = stretch_frames(0.1)[0]
 
-    def __enter__(self) -> FakeEstimator:
-        return self
+    def reset(self) -> None:
+        self.resets += 1
+        self.times = []
 
-    def __exit__(self, *exc) -> None:
-        pass
+    def close(self) -> None:
+        self.closed = True
 
     def detect(self, image: np.ndarray, t: float) -> PoseFrame:
         if self.fail_at is not None and self.calls >= self.fail_at:
             raise self.error("the model broke")
         self.calls += 1
+        self.times.append(t)
         h, w = image.shape[:2]
         return PoseFrame(t=t, image_size=(w, h), landmarks=self.pose.landmarks,
                          world_landmarks=self.pose.world_landmarks)
@@ -339,13 +338,11 @@ def small_video(tmp_path: Path) -> Path:
     return path
 
 
-def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video, monkeypatch):
+def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video):
     import cv2
 
-    monkeypatch.setattr("posecheck.analysis.pose_estimator_for",
-                        lambda options, instance=0: FakeEstimator())
     out = tmp_path / "clip"
-    result = analyse_file(small_video, out, opts(tmp_path))
+    result = analyse_file(small_video, out, opts(tmp_path), FakeEstimator())
     assert result.ok, result.error
     names = sorted(p.name for p in out.iterdir())
     assert names == ["angles.png", "annotated.mp4", "frames.csv", "landmarks.jsonl",
@@ -363,22 +360,6 @@ def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video
     cap.release()
 
 
-class FakeStreamingEstimator(FakeEstimator):
-    """Streams like PoseWorker; its pose depends on the frame alone (its grey level shifts
-    the landmarks), with no tracking, so a video cut into parts must give exactly the
-    poses of one pass."""
-
-    def detect(self, image: np.ndarray, t: float) -> PoseFrame:
-        pose = super().detect(image, t)
-        landmarks = pose.landmarks.copy()
-        landmarks[:, 0] += float(image.mean()) / 2550.0
-        return PoseFrame(pose.t, pose.image_size, landmarks, pose.world_landmarks)
-
-    def detect_stream(self, items, depth: int = 2):
-        for tag, image, t in items:
-            yield tag, self.detect(image, t)
-
-
 def _outputs(out: Path) -> dict[str, object]:
     summary = json.loads((out / "summary.json").read_text())
     summary.pop("started_at")  # the one field that may differ: the clock
@@ -386,61 +367,40 @@ def _outputs(out: Path) -> dict[str, object]:
             "frames": (out / "frames.csv").read_text(), "summary": summary}
 
 
-@pytest.mark.parametrize("video", [False, True])
-def test_a_video_cut_into_parts_gives_exactly_the_outputs_of_one_pass(
-        tmp_path, small_video, monkeypatch, video):
-    import cv2
-
-    made: list[int] = []
-
-    def estimator(options, instance=0):
-        made.append(instance)
-        return FakeStreamingEstimator()
-
-    monkeypatch.setattr("posecheck.analysis.pose_estimator_for", estimator)
-    monkeypatch.setattr("posecheck.segments.MIN_PART_FRAMES", 5)
-    one = analyse_file(small_video, tmp_path / "one", opts(tmp_path, video=video,
-                                                           pose_workers=1))
-    assert made == [0]
-    parts = analyse_file(small_video, tmp_path / "parts", opts(tmp_path, video=video,
-                                                               pose_workers=2))
-    assert made == [0, 0, 1]  # the second part had a model of its own
-    assert one.ok and parts.ok, (one.error, parts.error)
-    a, b = _outputs(tmp_path / "one"), _outputs(tmp_path / "parts")
-    assert len(a["landmarks"].splitlines()) == 20
-    assert a == b
-    if video:
-        cap = cv2.VideoCapture(str(tmp_path / "parts" / "annotated.mp4"))
-        assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 20
-        cap.release()
+def test_a_given_model_is_reset_for_every_video_and_left_open(tmp_path, small_video):
+    est = FakeEstimator()
+    first = analyse_file(small_video, tmp_path / "a", opts(tmp_path, video=False), est)
+    second = analyse_file(small_video, tmp_path / "b", opts(tmp_path, video=False), est)
+    assert first.ok and second.ok
+    assert est.resets == 2 and not est.closed  # the caller owns it
+    assert est.times[0] == 0.0 and len(est.times) == 20  # the second video from its start
+    assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b")
 
 
-def test_a_failing_part_fails_the_input_and_leaves_no_thread(tmp_path, small_video,
-                                                             monkeypatch):
-    class Broken(FakeStreamingEstimator):
-        fail_at = 2
+def test_a_batch_loads_the_model_once_for_all_its_videos(tmp_path, small_video, monkeypatch):
+    made: list[FakeEstimator] = []
 
-    monkeypatch.setattr("posecheck.analysis.pose_estimator_for",
-                        lambda options, instance=0: Broken() if instance else
-                        FakeStreamingEstimator())
-    monkeypatch.setattr("posecheck.segments.MIN_PART_FRAMES", 5)
-    before = threading.active_count()
-    result = analyse_file(small_video, tmp_path / "clip", opts(tmp_path, video=False,
-                                                               pose_workers=2))
-    assert not result.ok and "the model broke" in result.error
-    assert sorted(p.name for p in (tmp_path / "clip").iterdir()) == ["landmarks.jsonl"]
-    assert threading.active_count() == before
+    def new_estimator(options):
+        made.append(FakeEstimator())
+        return made[-1]
+
+    monkeypatch.setattr("posecheck.batch.new_estimator", new_estimator)
+    other = tmp_path / "other" / "clip.mp4"
+    other.parent.mkdir()
+    other.write_bytes(small_video.read_bytes())
+    results = analyse_many([small_video, other], opts(tmp_path, video=False), jobs=1)
+    assert [r.ok for r in results] == [True, True]
+    assert len(made) == 1 and made[0].resets == 2 and made[0].closed
+    assert made[0].calls == 40
 
 
 @pytest.mark.parametrize("video", [True, False])
 def test_a_failure_mid_video_stops_every_thread_and_discards_the_results(
         tmp_path, small_video, monkeypatch, video):
     monkeypatch.setattr(FakeEstimator, "fail_at", 5)
-    monkeypatch.setattr("posecheck.analysis.pose_estimator_for",
-                        lambda options, instance=0: FakeEstimator())
     out = tmp_path / "clip"
     before = threading.active_count()
-    result = analyse_file(small_video, out, opts(tmp_path, video=video))
+    result = analyse_file(small_video, out, opts(tmp_path, video=video), FakeEstimator())
     assert not result.ok and "the model broke" in result.error
     left = sorted(p.name for p in out.iterdir())
     assert left == ["landmarks.jsonl"]  # the poses found before the failure; no temp files
@@ -451,7 +411,7 @@ def test_a_programming_error_mid_video_propagates_without_hanging(tmp_path, smal
                                                                     monkeypatch):
     monkeypatch.setattr(FakeEstimator, "fail_at", 3)
     monkeypatch.setattr(FakeEstimator, "error", RuntimeError)
-    monkeypatch.setattr("posecheck.analysis.pose_estimator_for",
-                        lambda options, instance=0: FakeEstimator())
+    before = threading.active_count()
     with pytest.raises(RuntimeError, match="the model broke"):
-        analyse_file(small_video, tmp_path / "clip", opts(tmp_path))
+        analyse_file(small_video, tmp_path / "clip", opts(tmp_path), FakeEstimator())
+    assert threading.active_count() == before

@@ -1,0 +1,365 @@
+"""Analyse ONE recorded input (a video or a landmark JSONL file) into one output folder.
+
+API: ``AnalyseOptions(...)``; ``analyse_file(path, out_dir, options, estimator=None) ->
+InputResult`` (never raises for a bad input); ``new_estimator(options)`` (load the pose
+model once, pass it to every ``analyse_file``). Batches, output folder names and the
+one-line result are in :mod:`posecheck.batch`.
+
+Everything goes through :class:`posecheck.session.Session` (the pipeline of ``live`` and
+replay): a video's frames are decoded (in a thread ahead, :mod:`posecheck.threads`),
+downscaled to a longest side of ``detect_max_side`` px, their poses found by
+:class:`posecheck.pose.PoseEstimator` in the calling thread and fed to the session, the
+overlay drawn and encoded in a thread behind; a landmark file's frames go straight into the
+session. ``out_dir`` gets ``summary.json``, ``frames.csv``, ``landmarks.jsonl`` (videos),
+``annotated.mp4`` (videos unless ``video=False``; at the downscaled size), ``angles.png``
+and, with ``mot=True``, ``angles.mot``, each written atomically. Streaming: no frame is
+kept after it is drawn, per frame only a few numbers (for the plot and the .mot file).
+
+Convention: degrees; hip rotation positive = internal rotation (IR), negative = external
+(ER); times in seconds from the container's timestamps; landmarks for the full-size frame.
+Imports cv2 and, for videos, mediapipe (through posecheck.pose). Never prints or exits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posecheck.errors import PosecheckError
+from posecheck.folder import FrameWriters, plot
+from posecheck.session import Session
+from posecheck.stretches import Stretch, get_stretch, load_catalogue
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"})
+LANDMARK_SUFFIXES = frozenset({".jsonl"})
+DEFAULT_STRETCHES = ("internal-rotation", "external-rotation")
+DEFAULT_DETECT_MAX_SIDE = 960
+DECODER_THREADS: int | None = None  # FFmpeg's threads per video; a batch's workers set 1
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyseOptions:
+    """What to measure and what to write (see the module docstring).
+
+    ``threshold_deg``: entry threshold of the (first) stretch, degrees in its direction.
+    ``detect_max_side``: longest side (px) of the image handed to MediaPipe; 0 = full size.
+    """
+
+    stretch: str | None = None
+    threshold_deg: float | None = None
+    out_dir: Path = Path("posecheck-out")
+    video: bool = True
+    model_path: Path | None = None
+    mot: bool = False
+    neutral: bool = True
+    smooth: bool = True
+    detect_max_side: int = DEFAULT_DETECT_MAX_SIDE
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.detect_max_side < 0:
+            raise ValueError(f"detect_max_side must be >= 0, got {self.detect_max_side}")
+        if self.threshold_deg is not None and not 0 <= self.threshold_deg <= 180:
+            raise ValueError(f"threshold_deg must be in 0..180, got {self.threshold_deg}")
+
+
+@dataclass(frozen=True, slots=True)
+class InputResult:
+    """The outcome of one input: ``summary`` (summary.json dict) unless it failed.
+
+    ``error``: why the input could not be analysed, or not completely (a video that broke
+    off mid-way has both ``summary`` and ``error``); None when it was. ``note``: something
+    worth knowing that is not a failure (no person found). ``files``: the outputs written.
+    """
+
+    input: Path
+    out_dir: Path
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    note: str | None = None
+    files: tuple[Path, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the input was analysed completely (no error)."""
+        return self.error is None
+
+
+def stretches_for(options: AnalyseOptions) -> list[Stretch]:
+    """The stretches measured: ``options.stretch``, else both rotation stretches."""
+    catalogue = load_catalogue()
+    ids = (options.stretch,) if options.stretch else DEFAULT_STRETCHES
+    return [get_stretch(sid, catalogue) for sid in ids]
+
+
+def new_estimator(options: AnalyseOptions) -> Any:
+    """The pose model for videos analysed with ``options`` (a
+    :class:`posecheck.pose.PoseEstimator` in VIDEO mode). Load it once and pass it to
+    :func:`analyse_file` for every video: each input resets it (fresh tracking)."""
+    from posecheck.pose import PoseEstimator
+
+    return PoseEstimator(options.model_path, mode="video")
+
+
+# ------------------------------------------------------------------------- images
+def scaled_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """(width, height) shrunk so the longest side is <= ``max_side`` px (0: unchanged)."""
+    w, h = size
+    if max_side <= 0 or max(w, h) <= max_side:
+        return w, h
+    s = max_side / max(w, h)
+    return max(1, round(w * s)), max(1, round(h * s))
+
+
+def downscale(image_rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """``image_rgb`` shrunk (INTER_AREA) to :func:`scaled_size` (``max_side`` px).
+
+    Returned unchanged when already small enough or ``max_side`` is 0. The aspect ratio is
+    kept (to rounding), so normalized landmark coordinates mean the same in both images.
+    """
+    import cv2
+
+    h, w = image_rgb.shape[:2]
+    size = scaled_size((w, h), max_side)
+    if size == (w, h):
+        return image_rgb
+    return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
+
+
+@dataclass
+class _Run:
+    """What the frame loop of one input produced."""
+
+    session: Session
+    outputs: FrameWriters
+    kind: str
+    fps: float | None
+    model: dict[str, str] | None = None
+    source_error: str | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def _progress(path: Path, total: int | None, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=path.name, unit="frame", file=sys.stderr,
+                disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+def _new_session(options: AnalyseOptions) -> Session:
+    return Session(stretches_for(options), threshold_deg=options.threshold_deg,
+                   smooth=options.smooth, neutral=options.neutral)
+
+
+def _gated(session: Session) -> bool:
+    """Plot rotation only where measured: when the shown stretch measures rotation."""
+    return session.primary.measure == "rotation_deg"
+
+
+# ------------------------------------------------------------------------- videos
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """A decoded frame once downscaled: its time (s), full (width, height) px, and the
+    image handed to the model (and drawn on)."""
+
+    t: float
+    size: tuple[int, int]
+    small: np.ndarray
+
+
+def _frames(source: Any, max_side: int) -> Iterator[_Frame]:
+    for f in source:
+        yield _Frame(f.t, f.size, downscale(f.image, max_side))
+
+
+def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> _Run:
+    """Decode (a thread ahead) -> pose -> session -> writers -> annotated video (a thread
+    behind). Every frame reaches the session once, in order."""
+    from posecheck.sources import FileSource
+    from posecheck.threads import Prefetch
+
+    session = _new_session(options)
+    with FileSource(path, threads=DECODER_THREADS) as source:
+        if est is None:
+            est = owned = new_estimator(options)
+        else:
+            owned = None
+            est.reset()  # fresh tracking and timestamps for this video
+        try:
+            outputs = FrameWriters(out_dir, mot=options.mot, landmarks=True,
+                                   gate_rotation=_gated(session))
+            run = _Run(session, outputs, "video", source.fps,
+                       {"name": est.model.name, "sha256": est.model.sha256})
+            render = frames = None
+            bar = _progress(path, source.frame_count, options.progress)
+            try:
+                # the encoder first: when it cannot be opened no thread has started yet
+                render = _video_writer(out_dir, source, session, options) if options.video \
+                    else None
+                frames = Prefetch(_frames(source, options.detect_max_side),
+                                  name="posecheck-decode")
+                for frame in frames:
+                    pose = replace(est.detect(frame.small, frame.t), image_size=frame.size)
+                    result = session.update(pose)
+                    outputs.frame(result)
+                    if render is not None:
+                        render.put((frame.small, result))
+                    bar.update(1)
+                if render is not None:
+                    render.finish()
+            except BaseException:
+                if frames is not None:
+                    frames.close()
+                if render is not None:
+                    render.abandon()
+                outputs.abort()
+                raise
+            finally:
+                bar.close()
+        finally:
+            if owned is not None:
+                owned.close()
+        if render is not None:
+            run.files.append(out_dir / "annotated.mp4")
+        run.source_error = source.error
+    return run
+
+
+def _video_writer(out_dir: Path, source: Any, session: Session, options: AnalyseOptions
+                  ) -> Any:
+    """A :class:`posecheck.threads.Consumer` that draws the overlay on each (image, result)
+    and encodes the video; ``finish`` closes the file, ``abandon`` discards it.
+
+    The video has the size of the image given to the pose model (longest side
+    ``detect_max_side``): drawing and encoding full-size phone frames would cost more than
+    the pose inference itself.
+    """
+    from posecheck.outputs import VideoSink
+    from posecheck.render import Annotator, OverlayInfo
+    from posecheck.threads import Consumer
+
+    size = scaled_size(source.size, options.detect_max_side)
+    annotator = Annotator()
+    info = OverlayInfo(stretch=session.primary if len(session.stretches) == 1 else None,
+                       mirrored=False)
+    sink = VideoSink(out_dir / "annotated.mp4", source.fps or 30.0, size)
+
+    def handle(item: Any) -> None:
+        if item is None:
+            sink.close()
+            return
+        image, result = item
+        sink.write(annotator.annotate(image, result, info), result.t)
+
+    class _Writer(Consumer):
+        def finish(self) -> None:
+            self.put(None)  # close the sink inside the thread, after the last frame
+            super().finish()
+
+        def abandon(self) -> None:
+            super().abandon()
+            sink.abort()
+
+    return _Writer(handle, name="posecheck-video")
+
+
+# ------------------------------------------------------------------------- landmark files
+def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
+    """Landmark frames straight into the session (no model, no video).
+
+    The first frame is read before anything is written, so a missing, empty or malformed
+    file leaves no output folder behind.
+    """
+    from posecheck.errors import LandmarkFileError
+    from posecheck.landmark_io import read_landmarks
+
+    frames = read_landmarks(path)
+    first = next(frames, None)
+    if first is None:
+        raise LandmarkFileError(f"{path} contains no frames")
+    session = _new_session(options)
+    writers = FrameWriters(out_dir, mot=options.mot, landmarks=False,
+                           gate_rotation=_gated(session))
+    run = _Run(session, writers, "landmarks", None)
+    bar = _progress(path, None, options.progress)
+    try:
+        for pose in itertools.chain([first], frames):
+            run.outputs.frame(session.update(pose))
+            bar.update(1)
+    except BaseException:
+        run.outputs.abort()
+        raise
+    finally:
+        bar.close()
+    run.fps = _fps_from_times(run.outputs.series.t)
+    return run
+
+
+def _fps_from_times(times: Sequence[float]) -> float | None:
+    """Nominal frame rate from frame times: 1 / median interval (None with < 2 frames)."""
+    if len(times) < 2:
+        return None
+    dt = float(np.median(np.diff(np.asarray(times))))
+    return 1.0 / dt if dt > 0 else None
+
+
+# ------------------------------------------------------------------------- the result
+def _summary(path: Path, run: _Run, started_at: str) -> dict[str, Any]:
+    """summary.json: metadata (docs/summary.md) around the session's measurements."""
+    from posecheck.summary import complete_summary, file_sha256
+
+    return complete_summary(run.session.summary(), kind=run.kind, input=str(path),
+                            content_sha256=file_sha256(path), started_at=started_at,
+                            model=run.model, fps=run.fps)
+
+
+def _analyse(path: Path, out_dir: Path, options: AnalyseOptions, estimator: Any
+             ) -> InputResult:
+    """Everything written for one input, all of it into ``out_dir`` (the one place an
+    input's output folder is filled)."""
+    from posecheck.outputs import write_summary
+    from posecheck.summary import utc_now_iso
+
+    started = utc_now_iso()
+    if path.suffix.lower() in LANDMARK_SUFFIXES:
+        run = _run_landmarks(path, out_dir, options)
+    else:
+        run = _run_video(path, out_dir, options, estimator)
+    run.session.finish()
+    files = run.outputs.finish() + run.files
+    summary = _summary(path, run, started)
+    files.append(plot(out_dir, run.outputs.series, run.session, summary))
+    files.append(write_summary(out_dir / "summary.json", summary))
+    note = None
+    if not summary["frames_with_pose"]:
+        note = "no person found in any frame (is the whole body in view?)"
+    return InputResult(path, out_dir, summary, error=run.source_error, note=note,
+                       files=tuple(files))
+
+
+def analyse_file(path: Path, out_dir: Path, options: AnalyseOptions,
+                 estimator: Any = None) -> InputResult:
+    """Analyse one input into ``out_dir``; a bad input gives ``error``, never an exception.
+
+    ``estimator``: a pose model from :func:`new_estimator` to use (reset first, so nothing
+    carries over from the previous video; the caller closes it); None = load one for this
+    input. A video that breaks off mid-way is analysed up to the break, its outputs are
+    written, and ``error`` says where it broke. Raises only for programming errors and
+    KeyboardInterrupt.
+    """
+    if not path.exists():
+        return InputResult(path, out_dir, error=f"{path}: file not found")
+    if not path.is_file():
+        return InputResult(path, out_dir, error=f"{path}: not a file")
+    try:
+        return _analyse(path, out_dir, options, estimator)
+    except PosecheckError as exc:
+        return InputResult(path, out_dir, error=str(exc))
+    except OSError as exc:
+        return InputResult(path, out_dir, error=f"{path}: {exc.strerror or exc}")

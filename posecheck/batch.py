@@ -1,0 +1,237 @@
+"""Several inputs: expanding folders and globs, one output folder each, parallel files, and
+the one-line result per input. The engine of ``posecheck analyse`` around
+:func:`posecheck.analyse_input.analyse_file`.
+
+API::
+
+    expand_inputs(specs) -> list[Path]            # files, folders, globs -> input files
+    output_dirs(inputs, out_root) -> list[Path]   # one folder per input, same stems suffixed
+    analyse_into(path, out_dir, options, estimator=None) -> InputResult  # one output folder
+    analyse_many(paths, options, jobs=None, on_result=None) -> list[InputResult]
+    result_line(result) -> str                    # "cam01.mp4: 100 frames, ... -> out/cam01/"
+
+Parallel files run in worker processes (one file each at a time, each with its own pose
+model loaded once and reused for its next files). Must not print or exit: the CLI does.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from posecheck.analyse_input import (
+    LANDMARK_SUFFIXES,
+    VIDEO_SUFFIXES,
+    AnalyseOptions,
+    InputResult,
+    analyse_file,
+    new_estimator,
+)
+from posecheck.landmarks import SIDES
+from posecheck.summary import deg_text
+
+
+# ------------------------------------------------------------------------- inputs
+def _is_input(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES | LANDMARK_SUFFIXES
+
+
+def expand_inputs(specs: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The input files named by ``specs``, in order, each once.
+
+    A folder gives its videos and ``.jsonl`` files (not recursive, sorted by name), and so
+    does a glob pattern; anything else is kept as given, so a missing file becomes a
+    failed input with a clear message instead of stopping the batch.
+    """
+    out: list[Path] = []
+    for spec in specs:
+        text = os.fspath(spec)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.is_file() and _is_input(p)))
+        elif not path.exists() and glob.has_magic(text):
+            out.extend(sorted(Path(p) for p in glob.glob(os.path.expanduser(text))
+                              if Path(p).is_file() and _is_input(Path(p))))
+        else:
+            out.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def output_dirs(inputs: Sequence[Path], out_root: Path) -> list[Path]:
+    """One output folder per input: ``out_root/<stem>``; a repeated stem gets ``-2``, ``-3``…"""
+    used: set[str] = set()
+    dirs = []
+    for p in inputs:
+        name = p.stem or "input"
+        k = 2
+        while name.lower() in used:
+            name = f"{p.stem}-{k}"
+            k += 1
+        used.add(name.lower())
+        dirs.append(out_root / name)
+    return dirs
+
+
+# ------------------------------------------------------------------------- output folders
+def analyse_into(path: Path, out_dir: Path, options: AnalyseOptions,
+                 estimator: Any = None) -> InputResult:
+    """Analyse ``path`` into its output folder ``out_dir``: the one place where a batch
+    creates and fills an input's folder (every input of :func:`analyse_many` goes through
+    here, in this process or in a worker)."""
+    return analyse_file(path, out_dir, options, estimator)
+
+
+# ------------------------------------------------------------------------- batches
+class _SharedModel:
+    """One pose model for every video a process analyses in a run: loaded on the first
+    video, reset by each (:func:`analyse_file`). None when it cannot be loaded: then each
+    video reports why."""
+
+    def __init__(self, options: AnalyseOptions) -> None:
+        self.options = options
+        self.estimator: Any = None
+        self._tried = False
+
+    def for_input(self, path: Path) -> Any:
+        if not self._tried and path.suffix.lower() not in LANDMARK_SUFFIXES \
+                and path.is_file():
+            from posecheck.errors import PosecheckError
+
+            self._tried = True
+            try:
+                self.estimator = new_estimator(self.options)
+            except PosecheckError:
+                self.estimator = None
+        return self.estimator
+
+    def close(self) -> None:
+        if self.estimator is not None:
+            self.estimator.close()
+            self.estimator = None
+
+
+_WORKER_MODEL: _SharedModel | None = None  # in a worker process of a several-file run
+
+
+def _init_worker(options: AnalyseOptions) -> None:
+    """Worker processes: one OpenCV thread and one decoder thread each, so N workers do not
+    fight over cores; one pose model for all the files of this worker."""
+    import cv2
+
+    from posecheck import analyse_input
+
+    global _WORKER_MODEL
+    analyse_input.DECODER_THREADS = 1
+    cv2.setNumThreads(1)
+    _WORKER_MODEL = _SharedModel(options)
+
+
+def _analyse_job(args: tuple[Path, Path, AnalyseOptions]) -> InputResult:
+    path, out_dir, options = args
+    estimator = _WORKER_MODEL.for_input(path) if _WORKER_MODEL is not None else None
+    return analyse_into(path, out_dir, options, estimator)
+
+
+def cores() -> int:
+    """CPU cores this process may run on (its affinity; the machine's count elsewhere)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_jobs(n_inputs: int) -> int:
+    """min(inputs, CPU cores), at least 1."""
+    return max(1, min(n_inputs, cores()))
+
+
+def analyse_many(paths: Sequence[Path], options: AnalyseOptions, jobs: int | None = None,
+                 on_result: Callable[[InputResult], None] | None = None) -> list[InputResult]:
+    """Analyse every input (outputs in :func:`output_dirs`); results in input order.
+
+    ``jobs`` worker processes (default :func:`default_jobs`); with 1 everything runs in this
+    process, with one pose model loaded once. ``on_result`` is called with each result as
+    soon as it is done (any order).
+    """
+    dirs = output_dirs(paths, options.out_dir)
+    jobs = default_jobs(len(paths)) if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if jobs > 1 and len(paths) > 1:
+        return _analyse_pool(paths, dirs, options, jobs, on_result)
+    results = []
+    model = _SharedModel(options)
+    try:
+        for p, d in zip(paths, dirs, strict=True):
+            results.append(analyse_into(p, d, options, model.for_input(p)))
+            if on_result is not None:
+                on_result(results[-1])
+    finally:
+        model.close()
+    return results
+
+
+def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseOptions,
+                  jobs: int, on_result: Callable[[InputResult], None] | None
+                  ) -> list[InputResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # Per-frame bars of parallel files would interleave; the CLI shows one line per file.
+    opts = replace(options, progress=False)
+    ctx = multiprocessing.get_context("spawn")  # no fork after threads / OpenCV init
+    results: dict[int, InputResult] = {}
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(opts,)) as pool:
+        futures = {pool.submit(_analyse_job, (p, d, opts)): i
+                   for i, (p, d) in enumerate(zip(paths, dirs, strict=True))}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                results[i] = fut.result()
+            except BrokenProcessPool:
+                results[i] = InputResult(paths[i], dirs[i], error=(
+                    f"{paths[i]}: the worker process analysing it died (out of memory, or "
+                    "a crash in the decoder or the pose model); try again with --jobs 1"))
+            if on_result is not None:
+                on_result(results[i])
+    return [results[i] for i in range(len(paths))]
+
+
+# ------------------------------------------------------------------------- reporting
+def result_line(result: InputResult) -> str:
+    """One line per input: frames, person frames, peak IR/ER per side, holds, output folder.
+
+    E.g. ``cam01.mp4: 100 frames, person in 100; L peak IR 12°/ER 5°, R peak IR 3°/ER 8°;
+    0 holds -> posecheck-out/cam01/``; a failed input gives ``name: error: <why>``.
+    """
+    name = result.input.name
+    s = result.summary
+    if s is None:
+        return f"{name}: error: {result.error}"
+    sides = []
+    for side in SIDES:
+        d = s["sides"][side]
+        sides.append(f"{side[0].upper()} peak IR {deg_text(d.get('peak_internal_deg'))}"
+                     f"/ER {deg_text(d.get('peak_external_deg'))}")
+    holds = sum(len(s["sides"][side]["holds"]) for side in SIDES)
+    line = (f"{name}: {s['frames']} frames, person in {s['frames_with_pose']}; "
+            f"{', '.join(sides)}; {holds} hold{'s' if holds != 1 else ''} -> "
+            f"{result.out_dir}{os.sep}")
+    if result.note:
+        line += f" (note: {result.note})"
+    if result.error:
+        line += f" (error: {result.error})"
+    return line
