@@ -193,7 +193,9 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
             est.reset()  # fresh tracking and timestamps for this video
         try:
             outputs = FrameWriters(out_dir, mot=options.mot, landmarks=True,
-                                   gate_rotation=_gated(session))
+                                   gate_rotation=_gated(session),
+                                   measure=session.primary.measure,
+                                   direction=session.primary.direction)
             run = _Run(session, outputs, "video", source.fps,
                        {"name": est.model.name, "sha256": est.model.sha256})
             render = frames = None
@@ -285,7 +287,8 @@ def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
         raise LandmarkFileError(f"{path} contains no frames")
     session = _new_session(options)
     writers = FrameWriters(out_dir, mot=options.mot, landmarks=False,
-                           gate_rotation=_gated(session))
+                           gate_rotation=_gated(session), measure=session.primary.measure,
+                           direction=session.primary.direction)
     run = _Run(session, writers, "landmarks", None)
     bar = _progress(path, None, options.progress)
     try:
@@ -332,7 +335,7 @@ def _analyse(path: Path, out_dir: Path, options: AnalyseOptions, estimator: Any
     else:
         run = _run_video(path, out_dir, options, estimator)
     run.session.finish()
-    files = run.outputs.finish() + run.files
+    files = run.outputs.finish(run.session.neutral_offsets()) + run.files
     summary = _summary(path, run, started)
     files.append(plot(out_dir, run.outputs.series, run.session, summary))
     files.append(write_summary(out_dir / "summary.json", summary))

@@ -81,16 +81,16 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
 
 
 def _neutral_lines(summary: dict[str, Any]) -> list[str]:
-    """How much the neutral reference changed the rotation peaks (raw vs corrected)."""
+    """How much the neutral reference changed the rotation peaks (uncorrected vs corrected)."""
     parts = []
     for side, info in summary.get("neutral", {}).items():
         if not info.get("captured"):
             continue
         side_summary = summary.get("sides", {}).get(side, {})
-        raw, corrected = side_summary.get("peak_rotation_raw_deg"), side_summary.get(
+        unc, corrected = side_summary.get("peak_rotation_uncorrected_deg"), side_summary.get(
             "peak_rotation_deg")
-        change = f", peak {raw:+.0f}° raw -> {corrected:+.0f}°" if (
-            raw is not None and corrected is not None) else ""
+        change = f", peak {unc:+.0f}° uncorrected -> {corrected:+.0f}°" if (
+            unc is not None and corrected is not None) else ""
         parts.append(f"{side} {info['offset_deg']:+.1f}°{change}")
     if not parts:
         return ["neutral reference: none taken (angles uncorrected)"]

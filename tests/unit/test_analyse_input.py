@@ -415,3 +415,71 @@ def test_a_programming_error_mid_video_propagates_without_hanging(tmp_path, smal
     with pytest.raises(RuntimeError, match="the model broke"):
         analyse_file(small_video, tmp_path / "clip", opts(tmp_path), FakeEstimator())
     assert threading.active_count() == before
+
+
+# ----------------------------------------------------------------------------- outputs agree
+def bend_then_stretch_frames() -> list[PoseFrame]:
+    """Knees straight-ish (20°) bending to 90° at 1.5-2.5 s (the rotation gate opens while
+    the smoothed knee still lags under it), a neutral rest reading +6° (left) / -4° (right)
+    rotation, then 20° IR left and 25° ER right beyond that rest, held 6 s."""
+    def knee(t: float) -> float:
+        return 20.0 if t < 1.5 else min(90.0, 20.0 + 70.0 * (t - 1.5))
+
+    left = ramp_profile(20.0, rest_s=6.0, ramp_s=1.0, hold_s=6.0)
+    right = ramp_profile(-25.0, rest_s=6.0, ramp_s=1.0, hold_s=6.0)
+    return make_sequence(
+        int(16 * FPS),
+        left=lambda t: LegPose(hip_flex=90, knee_flex=knee(t), rot=6.0 + left(t)),
+        right=lambda t: LegPose(hip_flex=90, knee_flex=knee(t), rot=-4.0 + right(t)),
+        fps=FPS, camera=Camera())
+
+
+@pytest.mark.parametrize("stretch", [None, "external-rotation"])
+def test_frames_csv_plot_and_summary_show_one_corrected_number(tmp_path: Path, monkeypatch,
+                                                               stretch: str | None):
+    import posecheck.plots
+
+    path = tmp_path / "bend.jsonl"
+    write_landmarks(path, bend_then_stretch_frames())
+    plotted: dict = {}
+    real_plot = posecheck.plots.plot_angles
+
+    def spy(out, t, rotation, **kw):
+        plotted.update(t=np.asarray(t), rotation=rotation, measured=kw.get("measured"))
+        return real_plot(out, t, rotation, **kw)
+
+    monkeypatch.setattr(posecheck.plots, "plot_angles", spy)
+    out = tmp_path / "bend"
+    result = analyse_file(path, out, opts(tmp_path, stretch=stretch))
+    assert result.ok, result.error
+    summary = result.summary
+    with (out / "frames.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+
+    def cell(row: dict, name: str) -> float:
+        return float(row[name]) if row[name] != "" else np.nan
+
+    for side in ("left", "right"):
+        s = summary["sides"][side]
+        assert summary["neutral"][side]["captured"], "the rest must give a neutral reference"
+        measured_rows = [r for r in rows if r[f"{side}_measured_deg"] != ""]
+        assert measured_rows
+        corrected = [cell(r, f"{side}_rotation_deg") for r in measured_rows]
+        peak = max(corrected, key=abs)
+        assert peak == pytest.approx(s["peak_rotation_deg"], abs=2e-3)
+        shown = summary["by_stretch"][stretch or "internal-rotation"]["sides"][side]
+        assert max(cell(r, f"{side}_measured_deg") for r in measured_rows) == pytest.approx(
+            shown["peak_measured_deg"], abs=2e-3)
+        # the neutral offset is not zero here, so uncorrected and corrected differ
+        unc = [cell(r, f"{side}_rotation_uncorrected_deg") for r in measured_rows]
+        assert max(unc, key=abs) == pytest.approx(s["peak_rotation_uncorrected_deg"], abs=2e-3)
+        assert abs(s["peak_rotation_uncorrected_deg"] - s["peak_rotation_deg"]) > 3.0
+        # the plotted series is that column (NaN where the stretch was not measured)
+        column = np.array([cell(r, f"{side}_rotation_deg")
+                           if r[f"{side}_measured_deg"] != "" else np.nan for r in rows])
+        np.testing.assert_allclose(plotted["rotation"][side], column, atol=2e-3)
+        np.testing.assert_allclose(plotted["t"], [float(r["t"]) for r in rows], atol=1e-4)
+        # a rotation value only where its own (smoothed) knee flexion meets the gate
+        gated = [r for r in rows if r[f"{side}_rotation_deg"] != ""]
+        assert gated and all(float(r[f"{side}_knee_flexion_deg"]) >= 45.0 for r in gated)
+        assert any(float(r[f"{side}_knee_flexion_deg"]) < 45.0 for r in rows)

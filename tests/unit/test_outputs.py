@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -116,7 +117,8 @@ def test_frames_csv_columns_and_values(tmp_path: Path) -> None:
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0].keys()) == FRAME_COLUMNS
-    assert FRAME_COLUMNS[:4] == ("t", "left_rotation_deg", "left_rotation_raw_deg",
+    assert FRAME_COLUMNS[:6] == ("t", "left_rotation_deg", "left_rotation_uncorrected_deg",
+                                 "left_rotation_raw_deg", "left_neutral_offset_deg",
                                  "left_knee_flexion_deg")
     first, second = rows
     assert float(first["t"]) == 0.0 and float(second["t"]) == pytest.approx(1 / 30, abs=1e-4)
@@ -132,6 +134,21 @@ def test_frames_csv_columns_and_values(tmp_path: Path) -> None:
     assert first["right_rotation_deg"] == "" and first["right_rotation_raw_deg"] == ""
     assert second["left_rotation_deg"] == "" and second["left_measured_deg"] == ""
     assert float(first["right_hip_abduction_deg"]) == -2.5
+
+
+def test_frames_csv_corrects_every_row_with_the_final_offsets(tmp_path: Path) -> None:
+    # frame 0 was seen before the neutral reference (offset 0), frame 1 after it (4.5)
+    early = result(0.0, left_rot=12.5)
+    late = replace(result(0.1, left_rot=8.0), neutral_offset_deg={"left": 4.5, "right": 0.0})
+    offsets = {("rotation_deg", "left"): 4.5, ("rotation_deg", "right"): 0.0}
+    path = write_frames_csv(tmp_path / "frames.csv", [early, late], offsets)
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["left_rotation_uncorrected_deg"]) for r in rows] == [12.5, 12.5]
+    assert [float(r["left_rotation_deg"]) for r in rows] == [8.0, 8.0]  # both corrected
+    assert [float(r["left_measured_deg"]) for r in rows] == [13.0 - 4.5] * 2  # smoothed - offset
+    assert [float(r["left_neutral_offset_deg"]) for r in rows] == [4.5, 4.5]
+    assert all(float(r["left_rotation_raw_deg"]) == 14.0 for r in rows)
 
 
 def test_frames_csv_appears_only_when_complete(tmp_path: Path) -> None:
