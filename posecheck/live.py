@@ -21,7 +21,6 @@ mediapipe (through pose) lazily from :func:`run_live`.
 from __future__ import annotations
 
 import dataclasses
-import math
 import queue
 import threading
 import time
@@ -104,7 +103,8 @@ class LiveRunner:
         self._shared = _Shared()
         self.source: Any = None
         self.people_note: str | None = None
-        self.best: dict[tuple[str, str], float] = {}
+        # (stretch id, side) -> best corrected value of that step's measuring phase
+        self.best: dict[tuple[str, str], float | None] = {}
         self.counter: PeopleCounter | None = None
 
     # ------------------------------------------------------------ measuring thread
@@ -164,10 +164,9 @@ class LiveRunner:
         self.stats.frames += 1
         shared.fps_times.append(now)
         step = self.routine.step
-        for side, value in result.measured.items():
-            if value is not None and step is not None and side == step.side:
-                key = (step.stretch.id, side)
-                self.best[key] = max(self.best.get(key, -math.inf), value)
+        if step is not None:  # the number the summary and the history will store
+            key = (step.stretch.id, step.side)
+            self.best[key] = self.routine.session.best_deg(*key)
         n_people = max(getattr(estimator, "last_num_people", 1) or 0, self._people)
         self.people_note = (f"{n_people} people in view: following one (largest, most central)"
                             if n_people > 1 else None)
