@@ -33,6 +33,7 @@ import numpy as np
 
 from posecheck.errors import PosecheckError
 from posecheck.folder import FrameWriters, plot
+from posecheck.landmarks import SIDES
 from posecheck.session import Session
 from posecheck.stretches import Stretch, get_stretch, load_catalogue
 
@@ -211,7 +212,7 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
                     result = session.update(pose)
                     outputs.frame(result)
                     if render is not None:
-                        render.put((frame.small, result))
+                        render.put((frame.small, result, overlay_info(session)))
                     bar.update(1)
                 if render is not None:
                     render.finish()
@@ -233,6 +234,28 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
     return run
 
 
+def overlay_info(session: Session) -> Any:
+    """The overlay's context now: the stretch (None: both rotations, with their targets)
+    and the best values so far, the session's own (what the summary will hold)."""
+    from posecheck.render import OverlayInfo
+
+    if len(session.stretches) == 1:
+        st = session.primary
+        return OverlayInfo(stretch=st, mirrored=False,
+                           best_deg={side: session.best_deg(st.id, side) for side in SIDES})
+    rot = {st.direction: st for st in session.stretches if st.measure == "rotation_deg"}
+    if 1 not in rot or -1 not in rot:
+        return OverlayInfo(stretch=session.primary, mirrored=False)
+
+    def best(direction: int, side: str) -> float | None:
+        v = session.best_deg(rot[direction].id, side)
+        return None if v is None else max(0.0, v)
+
+    ir, er = (session.pairs[(rot[d].id, SIDES[0])].threshold_deg for d in (1, -1))
+    return OverlayInfo(stretch=None, mirrored=False, rotation_targets=(ir, er),
+                       best_rotation={s: (best(1, s), best(-1, s)) for s in SIDES})
+
+
 def _video_writer(out_dir: Path, source: Any, session: Session, options: AnalyseOptions
                   ) -> Any:
     """A :class:`posecheck.threads.Consumer` that draws the overlay on each (image, result)
@@ -243,20 +266,18 @@ def _video_writer(out_dir: Path, source: Any, session: Session, options: Analyse
     the pose inference itself.
     """
     from posecheck.outputs import VideoSink
-    from posecheck.render import Annotator, OverlayInfo
+    from posecheck.render import Annotator
     from posecheck.threads import Consumer
 
     size = scaled_size(source.size, options.detect_max_side)
     annotator = Annotator()
-    info = OverlayInfo(stretch=session.primary if len(session.stretches) == 1 else None,
-                       mirrored=False)
     sink = VideoSink(out_dir / "annotated.mp4", source.fps or 30.0, size)
 
     def handle(item: Any) -> None:
         if item is None:
             sink.close()
             return
-        image, result = item
+        image, result, info = item
         sink.write(annotator.annotate(image, result, info), result.t)
 
     class _Writer(Consumer):

@@ -38,6 +38,9 @@ from posecheck.types import FrameAngles, FrameResult, HoldEvent, PoseFrame, Side
 
 KNEE_GATE_DEG = GeometryParams().min_knee_flexion_deg  # rotation needs the knee this bent
 MIN_CONFIDENCE = 0.3  # rotation values below this confidence are not used
+_TARGET_WORD = {("rotation_deg", 1): "internal rotation",
+                ("rotation_deg", -1): "external rotation",
+                ("hip_abduction_deg", -1): "adduction", ("hip_abduction_deg", 1): "abduction"}
 MAX_FRAME_GAP_S = 0.25  # a measured frame counts for the time to the next, at most this
 
 
@@ -299,6 +302,11 @@ class Session:
                 return f"{side}: hold it... {el:.0f} / {st.hold_target_s:.0f} s"
         if warnings and warnings[0].code in ("no_person", "not_visible", "facing", "implausible"):
             return warnings[0].text
+        if self.active is None and len(self.stretches) > 1:  # analyse: every stretch at once
+            targets = ", ".join(
+                f"{_TARGET_WORD.get((x.measure, x.direction), x.name)} "
+                f"{self.pairs[(x.id, sides[0])].threshold_deg:.0f}°" for x in self.stretches)
+            return f"Targets: {targets}"
         thr = self.pairs[(st.id, sides[0])].threshold_deg
         return f"{st.name}: stretch to {thr:.0f}° and hold"
 

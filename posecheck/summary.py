@@ -60,8 +60,9 @@ def deg_text(value: float | None, signed: bool = False) -> str:
     return f"{value:+.0f}°" if signed else f"{value:.0f}°"
 
 
-def format_summary(summary: dict[str, Any]) -> list[str]:
-    """Short human-readable lines: per stretch and side, peaks, holds and hold time."""
+def format_summary(summary: dict[str, Any], nothing: str | None = None) -> list[str]:
+    """Short human-readable lines: per stretch and side, peaks, holds and hold time.
+    ``nothing``: the line when nothing was measured (default: no suitable view)."""
     lines = []
     for sid, entry in summary.get("by_stretch", {}).items():
         for side, s in entry["sides"].items():
@@ -75,7 +76,7 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
                 f"  holds {len(holds)}  held {s.get('total_hold_s', 0.0):.1f} s"
             )
     if not lines:
-        lines.append("nothing measured (no suitable view of the legs)")
+        lines.append(nothing or "nothing measured (no suitable view of the legs)")
     lines.extend(_neutral_lines(summary))
     return lines
 

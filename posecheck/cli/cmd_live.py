@@ -34,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "when the source ends. No video is recorded unless --record is given."))
     p.add_argument("--source", default="0",
                    help="camera index (default 0), a video file (played at its own frame "
-                        "rate, as a camera would deliver it) or a stream URL")
+                        "rate, as a camera would deliver it, from when the model is "
+                        "ready) or a stream URL")
+    p.add_argument("--loop", action="store_true",
+                   help="replay a video file --source from the start when it ends")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--stretch", metavar="NAME",
                       help="one stretch (see 'posecheck stretches'); default: the routine")
@@ -200,7 +203,7 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
         threshold=args.threshold, source=args.source, out_dir=out_dir,
         headless=args.headless, record=args.record, model=args.model,
         sound=not args.no_sound, neutral=not args.no_neutral, countdown_s=args.countdown,
-        max_seconds=args.max_seconds,
+        max_seconds=args.max_seconds, loop=args.loop,
     )
     summary = app.run()
     if not args.no_store:

@@ -24,6 +24,8 @@ from posecheck.analyse_input import (
 from posecheck.batch import analyse_many, expand_inputs, output_dirs, result_line
 from posecheck.errors import ModelError
 from posecheck.landmark_io import write_landmarks
+from posecheck.session import Session
+from posecheck.stretches import load_catalogue
 from posecheck.threads import Consumer, Prefetch
 from posecheck.types import PoseFrame
 
@@ -266,7 +268,9 @@ def test_files_that_are_not_videos_fail_with_a_clear_message(tmp_path: Path, nam
     path.write_bytes(zero_frame_video(tmp_path / "z.mp4") if data is None else data)
     result = analyse_file(path, tmp_path / "o", opts(tmp_path))  # refused before the model
     assert not result.ok and message in result.error
-    assert result_line(result) == f"{name}: error: {result.error}"
+    line = result_line(result)  # the file named once
+    assert line.startswith(f"{name}: error: ") and line.count(name) == 1
+    assert line.endswith(result.error.removeprefix(str(path)).lstrip(": "))
     assert not (tmp_path / "o").exists()
 
 
@@ -483,3 +487,28 @@ def test_frames_csv_plot_and_summary_show_one_corrected_number(tmp_path: Path, m
         gated = [r for r in rows if r[f"{side}_rotation_deg"] != ""]
         assert gated and all(float(r[f"{side}_knee_flexion_deg"]) >= 45.0 for r in gated)
         assert any(float(r[f"{side}_knee_flexion_deg"]) < 45.0 for r in rows)
+
+
+def test_deep_glute_result_line_names_the_adduction_it_measures(tmp_path: Path,
+                                                                landmark_file: Path):
+    result = analyse_file(landmark_file, tmp_path / "dg", opts(tmp_path, stretch="deep-glute"))
+    line = result_line(result)
+    s = result.summary["sides"]
+    left = round(s["left"]["peak_measured_deg"])
+    assert f"L peak adduction {left}°" in line and "R peak adduction" in line
+    assert "IR" not in line and "ER" not in line
+
+
+def test_an_error_line_names_the_file_once(tmp_path: Path):
+    result = analyse_file(tmp_path / "nope.mp4", tmp_path / "nope", opts(tmp_path))
+    line = result_line(result)
+    assert line.startswith("nope.mp4: error: ") and line.count("nope.mp4") == 1, line
+
+
+def test_without_a_stretch_the_status_names_both_targets(tmp_path: Path, landmark_file: Path):
+    from posecheck.landmark_io import read_landmarks
+
+    session = Session([load_catalogue()[i] for i in ("internal-rotation", "external-rotation")])
+    statuses = {session.update(f).status for f in list(read_landmarks(landmark_file))[:20]}
+    assert "Targets: internal rotation 20°, external rotation 25°" in statuses
+    assert not any("Seated hip internal rotation: stretch to" in s for s in statuses)
