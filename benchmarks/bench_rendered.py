@@ -206,9 +206,10 @@ def targets(cases: Sequence[Mapping], yaws: Mapping[str, float],
                 if mae is None:
                     note = "no values (--)" + ("; setup message found" if msg else "")
                 cmin = min(cov) if cov else None
+                if cmin is not None:
+                    note = "; ".join(x for x in (note, f"worst coverage {cmin:.2f}") if x)
                 out.append(Target(g, "per-frame MAE (pooled), or --", "<= 6 or -- + message",
-                                  mae, ok, note + (f"; worst coverage {cmin:.2f}"
-                                                   if cmin is not None else "")))
+                                  mae, ok, note))
         # still leg (all views): max |measured - truth| (truth 0 unless hiked/world-locked)
         sm, where = _worst((_num(c["sides"][c["still_leg"]].get("max_abs_error_deg")), c["case"])
                            for c in by_group[g])

@@ -16,8 +16,11 @@ model loaded once and reused for its next files). Must not print or exit: the CL
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -63,7 +66,7 @@ def expand_inputs(specs: Sequence[str | os.PathLike[str]]) -> list[Path]:
     seen: set[Path] = set()
     unique = []
     for p in out:
-        key = p.resolve()
+        key = Path(os.path.realpath(p))  # never raises, also for a symlink loop
         if key not in seen:
             seen.add(key)
             unique.append(p)
@@ -86,12 +89,111 @@ def output_dirs(inputs: Sequence[Path], out_root: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------------- output folders
+INCOMPLETE = ".incomplete"  # suffix of the folder an interrupted run leaves its part in
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during an input; the message says where its result and its part are."""
+
+    exit_status = 130
+
+
 def analyse_into(path: Path, out_dir: Path, options: AnalyseOptions,
                  estimator: Any = None) -> InputResult:
     """Analyse ``path`` into its output folder ``out_dir``: the one place where a batch
     creates and fills an input's folder (every input of :func:`analyse_many` goes through
-    here, in this process or in a worker)."""
-    return analyse_file(path, out_dir, options, estimator)
+    here, in this process or in a worker).
+
+    The folder is built aside (a hidden sibling) and swapped in whole when the input is
+    done, so ``out_dir`` always holds one complete result: the new one, or the previous
+    one. An input that fails before any result leaves the previous result as it was. An
+    interruption (Ctrl-C) leaves the previous result too, and moves what was done to
+    ``<out_dir>.incomplete``; it raises :class:`Interrupted` saying so.
+    """
+    if path.is_symlink() and not path.exists():
+        why = "a symlink loop" if _is_loop(path) else "a broken symlink"
+        return InputResult(path, out_dir, error=f"{path}: {why}")
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".building",
+                                      dir=out_dir.parent))
+    except OSError as exc:
+        return InputResult(path, out_dir, error=f"Cannot create the result folder {out_dir}: "
+                           f"{exc.strerror or exc}")
+    try:
+        result = analyse_file(path, build, options, estimator)
+    except KeyboardInterrupt:
+        raise Interrupted(_keep_part(build, out_dir)) from None
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    if result.summary is None:  # nothing to show: the previous result stays
+        shutil.rmtree(build, ignore_errors=True)
+        return _moved(result, build, out_dir, files=False)
+    try:
+        _swap_in(build, out_dir)
+    except OSError as exc:
+        shutil.rmtree(build, ignore_errors=True)
+        return InputResult(path, out_dir, error=f"Cannot replace the result folder {out_dir}: "
+                           f"{exc.strerror or exc}")
+    return _moved(result, build, out_dir)
+
+
+def _is_loop(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+def _swap_in(build: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by the complete ``build`` folder (two renames on one disk)."""
+    os.chmod(build, 0o755)  # mkdtemp makes it private; a result folder is not
+    old = None
+    if out_dir.exists() or out_dir.is_symlink():
+        if not out_dir.is_dir() or out_dir.is_symlink():
+            raise NotADirectoryError(errno.ENOTDIR, "it is not a folder", str(out_dir))
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old",
+                                    dir=out_dir.parent))
+        os.rename(out_dir, old / out_dir.name)
+    os.rename(build, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    stale = out_dir.with_name(out_dir.name + INCOMPLETE)
+    if stale.is_dir():  # superseded by this complete result
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _keep_part(build: Path, out_dir: Path) -> str:
+    """Move an interrupted input's files to ``<out_dir>.incomplete``; what to tell."""
+    kept = f"the previous result in {out_dir} is untouched" if out_dir.is_dir() \
+        else f"no result in {out_dir}"
+    part = out_dir.with_name(out_dir.name + INCOMPLETE)
+    try:
+        if not any(build.iterdir()):
+            shutil.rmtree(build, ignore_errors=True)
+            return f"{kept}."
+        if part.exists():
+            shutil.rmtree(part)
+        os.chmod(build, 0o755)
+        os.rename(build, part)
+    except OSError:
+        shutil.rmtree(build, ignore_errors=True)
+        return f"{kept}."
+    return f"{kept}; what was done is in {part}."
+
+
+def _moved(result: InputResult, build: Path, out_dir: Path, *, files: bool = True
+           ) -> InputResult:
+    """``result`` with paths (and messages) naming ``out_dir`` instead of ``build``."""
+    def fix(text: str | None) -> str | None:
+        return None if text is None else text.replace(str(build), str(out_dir))
+
+    moved = tuple(out_dir / f.relative_to(build) for f in result.files
+                  if files and f.is_relative_to(build))
+    return replace(result, out_dir=out_dir, error=fix(result.error), note=fix(result.note),
+                   files=moved)
 
 
 # ------------------------------------------------------------------------- batches

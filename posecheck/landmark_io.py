@@ -181,7 +181,13 @@ class LandmarkWriter:
             raise ValueError("LandmarkWriter is closed")
         if self._last_t is not None and frame.t < self._last_t:
             raise ValueError(f"frame time goes backwards: t={frame.t} after t={self._last_t}")
-        self._fh.write(frame_to_json(frame) + "\n")
+        try:
+            self._fh.write(frame_to_json(frame) + "\n")
+        except OSError as exc:  # disk full: a truncated file must not replace anything
+            self._fh = None
+            self._file.abort()
+            raise LandmarkFileError(f"Cannot write {self.path}: "
+                                    f"{exc.strerror or exc}.") from None
         self._last_t = frame.t
         self.count += 1
 

@@ -4,7 +4,7 @@ A change between two sessions only means something when it is larger than the mi
 detectable change (MDC95), the smallest difference that a repeated measurement of an
 unchanged hip exceeds in only 5 % of cases.
 
-Default (literature, research notes §1.4): seated hip rotation measured with a goniometer
+Default (literature): seated hip rotation measured with a goniometer
 or an inclinometer has MDC95 between 5.4° (Krause et al. 2015, digital inclinometer,
 seated IR) and 6.1–8.6° (Gradoz et al. 2018, goniometer, seated and supine 90/90). We use
 :data:`DEFAULT_MDC_DEG` = 6°, inside that range. A camera is unlikely to be *less* noisy

@@ -116,7 +116,8 @@ class AtomicFile:
     def abort(self) -> None:
         """Close and delete the temporary file; the target is not touched."""
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # on a full disk closing flushes and fails
+                self._file.close()
             self._file = None
         if self.tmp_path is not None:
             self.tmp_path.unlink(missing_ok=True)
@@ -485,7 +486,10 @@ class VideoSink(_CommitOrAbort):
             stream.codec_context.time_base = 1 / rate
         except (av.FFmpegError, ValueError, OSError) as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise PosecheckError(f"Cannot write the video {self.path}: {exc}.") from exc
+            w, h = self.size
+            raise PosecheckError(f"Cannot write the video {self.path}: the H.264 encoder does "
+                                 f"not accept {w}x{h} frames at {self.fps:g} fps ({exc}); "
+                                 "try --no-video.") from exc
         return Path(tmp), container, stream
 
     def write(self, image_rgb: np.ndarray, t: float | None = None) -> int:

@@ -64,7 +64,10 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def _quiet_close(landmarker: Any) -> None:
-    with _native_stderr_silenced():
+    # At interpreter exit (a batch worker process never closes its model) MediaPipe's own
+    # dispatcher thread pool is already shut down and close() raises RuntimeError; the
+    # process is ending, so there is nothing left to release.
+    with _native_stderr_silenced(), contextlib.suppress(RuntimeError):
         landmarker.close()
 
 

@@ -309,8 +309,9 @@ class Annotator:
                 page = int(result.t // PAGE_S) % len(pages) if len(pages) > 1 else 0
                 lines += [(x, text_h, False, (225, 225, 225)) for x in pages[page]]
                 if len(pages) > 1:
-                    lines.append((f"(page {page + 1}/{len(pages)}, next in "
-                                  f"{PAGE_S - result.t % PAGE_S:.0f} s)", small, False, GREY))
+                    left = math.ceil(PAGE_S - result.t % PAGE_S)
+                    lines.append((f"(page {page + 1}/{len(pages)}, next in {left} s)", small,
+                                  False, GREY))
         if not lines:
             if fps:
                 th = ctx.line_h(small)
@@ -326,7 +327,23 @@ class Annotator:
         """Status, warnings and notes at the bottom; returns the banner's top y."""
         h, w = ctx.img.shape[:2]
         width = w - 2 * ctx.pad
-        status_h, note_h = ctx.h(STATUS_H), ctx.h(NOTE_H)
+        for shrink in (1.0, 0.85, 0.7, 0.6):  # smaller text before any line is dropped
+            lines = self._bottom_lines(ctx, result, info, width, shrink)
+            if ctx.block_height(lines) <= 0.3 * h:
+                break
+        status_lines = sum(1 for *_, color in lines if color == WHITE)
+        while len(lines) > status_lines and ctx.block_height(lines) > 0.3 * h:
+            lines.pop()  # the least important last: notes, then warnings; never the status
+        if not lines:
+            return h
+        height = ctx.block_height(lines)
+        ctx.block(lines, h - height, 0, w)
+        return h - height
+
+    @staticmethod
+    def _bottom_lines(ctx: _Ctx, result: FrameResult, info: OverlayInfo, width: int,
+                      shrink: float) -> list[Line]:
+        status_h, note_h = ctx.h(STATUS_H) * shrink, ctx.h(NOTE_H) * shrink
         lines: list[Line] = []
         if result.status:
             lines += [(x, status_h, True, WHITE)
@@ -340,13 +357,7 @@ class Annotator:
             if note:
                 lines += [(x, note_h, False, GREY)
                           for x in ctx.wrap(drawable(note), note_h, False, width)]
-        if not lines:
-            return h
-        while len(lines) > 1 and ctx.block_height(lines) > 0.3 * h:
-            lines.pop()  # the least important last: notes, then warnings
-        height = ctx.block_height(lines)
-        ctx.block(lines, h - height, 0, w)
-        return h - height
+        return lines
 
     # ------------------------------------------------------------------ side panels
     def _panels(self, ctx: _Ctx, result: FrameResult, info: OverlayInfo, top: int,
@@ -566,8 +577,10 @@ class _Ctx:
         self.boxes: list[tuple[int, int, int, int, str]] = []
 
     def h(self, fraction: float) -> float:
-        """A text height in pixels: ``fraction`` of the image height."""
-        return fraction * self.img.shape[0] * self.font_scale
+        """A text height in pixels: ``fraction`` of the image height (of 1.25 x the width
+        in a narrow, portrait image, where the height would make the text too wide)."""
+        h, w = self.img.shape[:2]
+        return fraction * min(h, 1.25 * w) * self.font_scale
 
     def width(self, text: str, height: float, bold: bool = False) -> int:
         """Width in pixels of ``text`` with digits ``height`` pixels tall."""

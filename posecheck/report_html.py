@@ -63,8 +63,8 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:
 margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em;margin:.2em 0 .1em} h2{margin:1.6em 0 .4em;border-bottom:1px solid #ccc;
 padding-bottom:.15em;font-size:1.3em} h3{font-size:1.05em;margin:1.1em 0 .3em}
-table{border-collapse:collapse;margin:.4em 0 .8em;font-size:.9em;max-width:100%}
-th,td{border:1px solid #ccc;padding:.25em .45em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.4em 0 .8em;font-size:.86em;max-width:100%}
+th,td{border:1px solid #ccc;padding:.25em .4em;text-align:left;vertical-align:top}
 th{background:#f2f2f2;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .real{color:#1a7f37;font-weight:600} .noise{color:#666} .flag{color:#a04a00;font-weight:600}
 .warn{border-left:4px solid #c77700;background:#fff7e6;padding:.4em .8em;margin:.6em 0}
@@ -137,12 +137,11 @@ def _verdict(change: float | None, real: bool, mdc: float) -> str:
 def _noise_used(stats: SeriesStats) -> str:
     mdc = stats.mdc
     if mdc.value_deg != DEFAULT_MDC_DEG:
-        return (f"{mdc.value_deg:.1f}° (this person's own scatter, larger than "
-                f"{DEFAULT_MDC_DEG:.0f}°)")  # fmt: skip
+        return f"{mdc.value_deg:.1f}° <span class='note'>own scatter</span>"
     if mdc.personal_deg is None:
-        return f"{mdc.value_deg:.0f}° (literature; under {MIN_SESSIONS_FOR_PERSONAL} sessions)"
-    return (f"{mdc.value_deg:.0f}° (literature; own scatter {mdc.personal_deg:.1f}° "
-            "is smaller)")  # fmt: skip
+        return f"{mdc.value_deg:.0f}° <span class='note'>literature</span>"
+    return (f"{mdc.value_deg:.0f}° <span class='note'>literature (own scatter "
+            f"{mdc.personal_deg:.1f}°)</span>")  # fmt: skip
 
 
 def _dated(value: float | None, when: datetime, with_time: bool = False) -> str:
@@ -250,14 +249,18 @@ def _stretch_section(stretch: str, name: str, stretch_series: dict[str, list[Poi
     trends = {side: trend(points) for side, points in stretch_series.items()}
     changes = changes_within({stretch: stretch_series}, stretch, all_changes)
     rows = [_progress_row(side, trends[side]) for side in sorted(trends)]
-    head = ("side", "sessions compared", "first", "latest", "best", "change since first",
-            "change since previous", "noise used (MDC95)")  # fmt: skip
+    head = ("side", "sessions", "first", "latest", "best", "change since first",
+            "change since previous", "noise (MDC95)")  # fmt: skip
     fig = trend_figure({stretch: stretch_series}, stretch, name, changes)
     png = base64.b64encode(figure_png(fig)).decode("ascii")
     title = _e(name) + (f" <span class='note'>({_e(stretch)})</span>" if name != stretch else "")
     return (
         f"<section class='stretch'><h2>{title}</h2>" + _setup_warnings(trends, changes)
-        + "<h3>Progress</h3>" + _table(head, rows, {1}) + _asymmetry(stretch_series, trends)
+        + "<h3>Progress</h3>" + _table(head, rows, {1})
+        + "<p class='note'>Sessions: how many are compared (same camera set-up). Changes count "
+        "as real only beyond the noise level (MDC95, explained at the end); the noise comes "
+        "from the literature unless this person's own session-to-session scatter is larger."
+        "</p>" + _asymmetry(stretch_series, trends)
         + f"<figure><img alt='trend of {_e(name)}' src='data:image/png;base64,{png}'>"
         "<figcaption>Top: the deepest angle of each session (filled = complete, hollow = "
         "interrupted); the shaded band is the first compared session ± the noise level, so "

@@ -31,13 +31,14 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from posecheck import __version__
+from posecheck.csv_rules import check_row, export_row
 from posecheck.errors import StoreError
 
 APPLICATION_ID = 0x50534348  # "PSCH": marks a SQLite file as a posecheck history
@@ -312,11 +313,17 @@ class Store:
         """Open or create the history at ``path``; StoreError for a foreign or corrupt file."""
         path = Path(path)
         _check_file(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the history database {path}: its folder "
+                             f"{path.parent} cannot be made ({exc.strerror or exc}); use --db "
+                             "to choose another file.") from None
         try:
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError(f"Cannot open the history database {path}: {exc}.") from exc
+            raise db_error(exc, path, "it was left untouched") or StoreError(
+                f"Cannot open the history database {path}: {exc}.") from exc
         try:
             _check_database(conn, path)
             _use_wal(conn)
@@ -324,7 +331,8 @@ class Store:
             _migrate(conn, SCHEMA_VERSION)
         except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(f"The history database {path} cannot be used: {exc}.") from exc
+            raise db_error(exc, path, "it was left untouched") or StoreError(
+                f"The history database {path} cannot be used: {exc}.") from exc
         except StoreError:
             conn.close()
             raise
@@ -351,14 +359,25 @@ class Store:
         so the busy timeout applies instead of a deadlock between two writers)."""
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"The history database {self.path} is busy: {exc}.") from exc
+        except sqlite3.Error as exc:
+            raise db_error(exc, self.path, "nothing was stored") or StoreError(
+                f"The history database {self.path} is busy: {exc}.") from exc
         try:
             yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._conn.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise db_error(exc, self.path, "nothing was stored") or StoreError(
+                    f"Cannot write to the history database {self.path}: {exc}; nothing "
+                    "was stored.") from exc
             raise
-        self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does on disk full)."""
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     def find_duplicate(self, summary: dict[str, Any], *, max_id: int | None = None) -> int | None:
         """The id of a stored session of the same input file analysed for the same stretch
@@ -586,7 +605,7 @@ def _check_database(conn: sqlite3.Connection, path: Path) -> None:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         tables = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
     except sqlite3.DatabaseError as exc:
-        raise StoreError(
+        raise db_error(exc, path, "it was left untouched") or StoreError(
             f"The history database {path} is corrupt or unreadable ({exc}); it was left "
             "untouched. Restore a backup or use --db to choose another file."
         ) from exc
@@ -599,11 +618,49 @@ def _check_database(conn: sqlite3.Connection, path: Path) -> None:
             f"{path} is a SQLite database of another application, not a posecheck history; "
             "it was left untouched. Use --db to choose another file."
         )
+    if version < 0 or (version == 0 and app_id == APPLICATION_ID and tables > 0):
+        raise StoreError(
+            f"The history database {path} has schema version {version}, which no posecheck "
+            "writes (damaged or edited by hand); it was left untouched. Restore a backup or "
+            "use --db to choose another file."
+        )
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"The history database {path} has schema version {version}, newer than this "
             f"posecheck ({__version__}, schema {SCHEMA_VERSION}) understands; upgrade posecheck."
         )
+
+
+def db_error(exc: sqlite3.Error, path: Path, outcome: str) -> StoreError | None:
+    """A one-line StoreError naming the real cause of an SQLite error that is not about
+    the file's content (read-only, disk full, locked, I/O), else None. ``outcome`` says
+    what happened to the data ("nothing was stored")."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN")) and _disk_full(path):
+        name = "SQLITE_FULL"  # e.g. the -shm file cannot grow: an "I/O error" on a full disk
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return StoreError(f"The history database {path} cannot be written: it (or its "
+                          f"folder) is read-only ({exc}); {outcome}. Make it writable, or use "
+                          "--db to choose another file.")
+    if name.startswith("SQLITE_FULL"):
+        return StoreError(f"The disk holding the history database {path} is full; "
+                          f"{outcome}. Free some space and try again.")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreError(f"The history database {path} is locked by another program "
+                          f"({exc}); {outcome}. Try again when it has finished.")
+    if name.startswith("SQLITE_IOERR"):
+        return StoreError(f"The history database {path} cannot be read or written "
+                          f"(disk I/O error: {exc}); {outcome}.")
+    return None
+
+
+def _disk_full(path: Path) -> bool:
+    """True when the file system holding ``path`` has (almost) no free space left."""
+    try:
+        st = os.statvfs(path.parent if not path.is_dir() else path)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -626,6 +683,8 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 def _migrate(conn: sqlite3.Connection, target: int) -> None:
     """Apply migrations up to ``target``, each in its own transaction (never drops data)."""
     while True:
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= target:
+            return  # up to date: no write lock, so a read-only history can still be read
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Re-read inside the write lock: another process may have migrated meanwhile.
@@ -637,7 +696,9 @@ def _migrate(conn: sqlite3.Connection, target: int) -> None:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
@@ -801,7 +862,7 @@ def export_csv(store: Store, fh: Any, *, person: str | None = None) -> int:
     for session in sessions:
         head = [_cell(getattr(session, _SESSION_ATTR.get(c, c))) for c in CSV_SESSION_COLUMNS]
         for result in session.results or (None,):
-            writer.writerow(head + _result_cells(result))
+            writer.writerow(export_row(CSV_COLUMNS, head + _result_cells(result)))
     return len(sessions)
 
 
@@ -848,7 +909,8 @@ def _summaries_from_csv(fh: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
     grouped: dict[str, dict[str, Any]] = {}
     heads: dict[str, list[str]] = {}
     try:
-        for line, row in enumerate(reader, start=2):
+        for line, raw in enumerate(reader, start=2):
+            row = check_row(raw, line)  # ranges, types, formulas; text cells unescaped
             row = {c: row.get(c) or "" for c in CSV_COLUMNS}
             uid = row["session_uid"]
             if not uid:
@@ -860,7 +922,8 @@ def _summaries_from_csv(fh: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
             if row["stretch"]:
                 _add_csv_result(summary, row, line)
     except csv.Error as exc:
-        raise StoreError(f"The CSV cannot be read: {exc}.") from exc
+        raise StoreError(f"The CSV cannot be read (line {reader.line_num}): {exc}; nothing "
+                         "was imported.") from exc
     for summary in grouped.values():
         _session_row(summary)  # validate everything before writing
         _result_rows(summary)

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from posecheck import __version__
 from posecheck.errors import PosecheckError
+from posecheck.safe_text import printable
 
 
 def _command_modules() -> list[str]:
@@ -52,18 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (also used by the console script)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
         status = args.func(args)
     except PosecheckError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {printable(exc)}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt as exc:
-        _say_error("Interrupted.")
+    except KeyboardInterrupt as exc:  # a message says what was kept (analyse, live)
+        _say_error(f"Interrupted: {printable(exc)}" if str(exc) else "Interrupted.")
         return int(getattr(exc, "exit_status", 130))
     except BrokenPipeError:
         # the reader went away (e.g. `posecheck history | head`): not an error of ours
@@ -72,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
-        _say_error(f"Error: {exc.strerror or exc}{where}.")
+        _say_error(f"Error: {exc.strerror or exc}{printable(where)}.")
         return 1
     return int(status or 0)
 

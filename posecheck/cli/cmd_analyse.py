@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from posecheck.cli._store_args import add_db_argument, add_model_argument
-from posecheck.errors import ConfigError
+from posecheck.errors import ConfigError, StoreError
 
 
 def register(subparsers: Any) -> None:
@@ -78,14 +78,16 @@ def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
 
 def _check_outputs(args: argparse.Namespace, inputs: list[Path], model: Path | None) -> None:
     """Refuse result folders that hold an input, the model or the history (exit 2)."""
-    from posecheck.batch import output_dirs
+    from posecheck.batch import INCOMPLETE, output_dirs
     from posecheck.guard import db_files, refuse_overwrite
     from posecheck.guard import inputs as protect
     from posecheck.store import resolve_db_path
 
     protected = (protect(inputs, "an input") + protect([model], "the pose model")
                  + db_files(resolve_db_path(args.db)))
-    refuse_overwrite([], protected, folders=output_dirs(inputs, args.out))
+    dirs = output_dirs(inputs, args.out)
+    parts = [d.with_name(d.name + INCOMPLETE) for d in dirs]  # replaced when interrupted
+    refuse_overwrite([], protected, folders=dirs + parts)
 
 
 def _store_result(store: Any, result: Any, force: bool) -> str:
@@ -100,6 +102,7 @@ def _store_result(store: Any, result: Any, force: bool) -> str:
 def run(args: argparse.Namespace) -> int:
     """Analyse every input; exit status 1 if any failed."""
     from posecheck.batch import analyse_many, expand_inputs, result_line
+    from posecheck.safe_text import printable
 
     opts = _options(args)
     inputs = expand_inputs(args.inputs)
@@ -107,15 +110,21 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
     _check_outputs(args, inputs, _check_model(args, inputs))
     store = _open_store(args)
+    not_stored: list[Any] = []
     try:
         def report(result: Any) -> None:
-            print(result_line(result) + _store_result(store, result, args.force), flush=True)
+            try:
+                note = _store_result(store, result, args.force)
+            except StoreError as exc:  # the outputs are written; the batch goes on
+                note = f" [not stored: {exc}]"
+                not_stored.append(result)
+            print(printable(result_line(result) + note), flush=True)  # names escaped
 
         results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
     finally:
         if store is not None:
             store.close()
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if not r.ok or r in not_stored]
     if len(results) > 1:
         print(f"{len(results) - len(failed)} of {len(results)} inputs analysed"
               + (f"; {len(failed)} failed." if failed else "."), file=sys.stderr)

@@ -13,6 +13,7 @@ import sys
 
 from posecheck.cli._store_args import add_db_argument, open_store
 from posecheck.errors import ConfigError, StoreError
+from posecheck.safe_text import printable
 from posecheck.store import Store, clean_person
 
 
@@ -54,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
         if args.person is not None and store.find_person(args.person) != session.person:
             raise StoreError(f"Session {session.id} is not {clean_person(args.person)!r}'s "
                              f"(it is {session.person!r}'s); nothing was deleted.")  # fmt: skip
-        what = (f"session {session.id} of {session.person} ({session.started_at}, "
-                f"{session.kind}, {session.input})")  # fmt: skip
+        what = printable(f"session {session.id} of {session.person} ({session.started_at}, "
+                         f"{session.kind}, {session.input})")  # fmt: skip
         if not args.yes and not _confirmed(f"Delete {what}? [y/N] "):
             print(f"Not deleted: {what}. Pass --yes to delete without asking.", file=sys.stderr)
             return 1

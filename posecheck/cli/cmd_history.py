@@ -18,6 +18,7 @@ from posecheck.cli._store_args import (
     parse_date,
     person_from,
 )
+from posecheck.safe_text import printable
 from posecheck.store import SIDES, SessionRecord, Store, local_time, zone_label
 from posecheck.stretches import get_stretch, load_catalogue
 
@@ -98,16 +99,17 @@ def _rows(sessions: list[SessionRecord]) -> list[tuple[str, ...]]:
     for s in sessions:
         date = local_time(s.started).strftime("%Y-%m-%d %H:%M")
         kind = s.kind + ("*" if s.interrupted else "")
-        source = s.input or "-"
+        source = printable(s.input or "-")
         if len(source) > MAX_SOURCE:
             source = "…" + source[-(MAX_SOURCE - 1) :]
         for r in s.results or ():
-            rows.append((str(s.id), date, kind, r.stretch, r.side, _num(r.peak_internal_deg),
-                         _num(r.peak_external_deg), _num(r.peak_measured_deg),
-                         _num(r.total_hold_s), str(len(r.holds)), source))  # fmt: skip
-        if not s.results:
-            rows.append((str(s.id), date, kind, s.stretch or "-", "-", "-", "-", "-", "-", "0",
+            rows.append((str(s.id), date, kind, printable(r.stretch), r.side,
+                         _num(r.peak_internal_deg), _num(r.peak_external_deg),
+                         _num(r.peak_measured_deg), _num(r.total_hold_s), str(len(r.holds)),
                          source))  # fmt: skip
+        if not s.results:
+            rows.append((str(s.id), date, kind, printable(s.stretch or "-"), "-", "-", "-",
+                         "-", "-", "0", source))  # fmt: skip
     return rows
 
 

@@ -11,6 +11,8 @@ from posecheck.cli._store_args import add_db_argument, open_store
 from posecheck.errors import StoreError
 from posecheck.store import import_csv
 
+MAX_CSV_CHARS = 50_000_000  # ~15 000 sessions; bounds the memory (and /dev/zero)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``import`` command."""
@@ -33,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     """Import; prints how many sessions were added and skipped."""
     try:
         with open(args.csv, newline="", encoding="utf-8") as fh:
-            text = fh.read()
+            text = fh.read(MAX_CSV_CHARS + 1)
+        if len(text) > MAX_CSV_CHARS:
+            raise StoreError(f"{args.csv} is larger than {MAX_CSV_CHARS} characters; that is "
+                             "not a posecheck export.")
     except OSError as exc:
         raise StoreError(f"Cannot read {args.csv}: {exc.strerror}.") from exc
     except UnicodeDecodeError as exc:

@@ -19,8 +19,9 @@ from posecheck.cli._store_args import (
     add_person_argument,
     person_from,
 )
-from posecheck.errors import ConfigError
+from posecheck.errors import ConfigError, StoreError
 from posecheck.landmarks import SIDES
+from posecheck.safe_text import printable
 
 HELP = "live feedback on hip rotation and hold time from a webcam (or a video played live)"
 
@@ -206,24 +207,28 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
         max_seconds=args.max_seconds, loop=args.loop,
     )
     summary = app.run()
-    if not args.no_store:
-        _store(summary, args.db, args.person)
     for line in app.report_lines(summary):
         _print(line)
+    if not args.no_store:
+        _store(summary, args.db, args.person, out_dir)
     return 0 if not app.failed else 1
 
 
 def _print(line: str, file: Any = None) -> None:
     """Print; a terminal that went away (EIO) must not stop the saving."""
     with contextlib.suppress(OSError):
-        print(line, file=file or sys.stdout, flush=True)
+        print(printable(line), file=file or sys.stdout, flush=True)
 
 
-def _store(summary: dict[str, Any], db: str | None, person: str | None) -> None:
+def _store(summary: dict[str, Any], db: str | None, person: str | None,
+           out_dir: Path) -> None:
     from posecheck.store import Store, resolve_db_path
 
     path = resolve_db_path(db)
-    with Store.open(path) as store:
-        session_id = store.add_session(summary, person=person)
+    try:
+        with Store.open(path) as store:
+            session_id = store.add_session(summary, person=person)
+    except StoreError as exc:
+        raise StoreError(f"{exc} The session itself is saved in {out_dir}.") from None
     who = f" for {person}" if person else ""
     _print(f"saved to history as session {session_id}{who} ({path})", file=sys.stderr)

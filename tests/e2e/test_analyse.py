@@ -220,7 +220,7 @@ def test_ctrl_c_stops_a_run_at_once_and_cleanly(tmp_path):
          str(out), "--no-store"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while not (out / "long").exists() or not any((out / "long").iterdir()):
+    while not any(any(d.iterdir()) for d in out.glob(".long.*.building")):  # built aside
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
         time.sleep(0.2)
     time.sleep(1.5)
@@ -230,8 +230,12 @@ def test_ctrl_c_stops_a_run_at_once_and_cleanly(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and time.monotonic() - t0 < 10
-    assert "Traceback" not in err and err.strip().splitlines()[-1] == "Interrupted."
-    assert sorted(p.name for p in (out / "long").iterdir()) == ["landmarks.jsonl"]
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (f"Interrupted: no result in {out / 'long'}; what "
+                                            f"was done is in {out / 'long.incomplete'}.")
+    # never a mix: no result folder, the part done marked incomplete, nothing else left
+    assert sorted(p.name for p in out.iterdir()) == ["long.incomplete"]
+    assert sorted(p.name for p in (out / "long.incomplete").iterdir()) == ["landmarks.jsonl"]
     def running(pid: str) -> bool:  # a zombie waiting for init has finished
         try:
             return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"

@@ -137,3 +137,16 @@ def test_default_person_when_none_given(tmp_path: Path, capsys: pytest.CaptureFi
     code, _, _ = run_cli(["report", "--db", str(path), "--out", str(tmp_path / "r.html")],
                          capsys)  # fmt: skip
     assert code == 0
+
+
+def test_live_stores_for_the_person_given(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from posecheck.cli import build_parser, cmd_live
+
+    monkeypatch.setenv(PERSON_ENV_VAR, "Dora")
+    args = build_parser().parse_args(["live", "--headless"])
+    assert args.person is None  # the flag's default; $POSECHECK_PERSON is read at run time
+    cmd_live._store(make_summary(kind="live"), str(tmp_path / "h.sqlite3"), "Dora")
+    assert "for Dora" in capsys.readouterr().err
+    with Store.open(tmp_path / "h.sqlite3") as store:
+        assert [p.name for p in store.people()] == ["Dora"]

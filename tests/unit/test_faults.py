@@ -9,6 +9,8 @@ marked ``model``.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -16,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -238,3 +241,398 @@ def test_a_damaged_model_is_refused_before_use(home: Path, capsys: pytest.Captur
                     "pose_landmarks_detector.tflite fails its CRC check")
     assert_unchanged(before, home)
     assert not (home / "v.jsonl").exists()
+
+
+# ------------------------------------------------------------------ the history's faults
+def _root_mount(*args: str) -> str | None:
+    """Run mount(8); None on success, else why it cannot be used here."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return "needs root and mount(8) (CI runs as root)"
+    proc = subprocess.run(["mount", *args], capture_output=True, text=True)
+    return None if proc.returncode == 0 else f"mount failed: {proc.stderr.strip()[:80]}"
+
+
+@pytest.fixture
+def readonly(home: Path) -> Iterator[Path]:
+    """``home`` made read-only by a read-only bind mount over it."""
+    why = _root_mount("--bind", str(home), str(home))
+    if why:
+        pytest.skip(why)
+    try:
+        why = _root_mount("-o", "remount,ro,bind", str(home))
+        if why:
+            pytest.skip(why)
+        yield home
+    finally:
+        subprocess.run(["umount", str(home)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs, to fill up."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    why = _root_mount("-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk))
+    if why:
+        pytest.skip(why)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def _fill(disk: Path) -> None:
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("args", [
+    ("analyse", "a.jsonl", "--out", "/tmp/never-written", "--db", "H.db"),
+    ("import", "--csv", "/dev/null", "--db", "H.db"),
+    ("forget", "--session", "1", "--yes", "--db", "H.db"),
+])
+def test_a_read_only_history_is_one_line_not_corrupt(readonly: Path, args: tuple[str, ...],
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    before = snapshot(readonly)
+    code, err = cli(capsys, *args)
+    line = assert_one_line(code, err, 1, "H.db cannot be written", "read-only")
+    assert "corrupt" not in line and "backup" not in line
+    assert_unchanged(before, readonly)
+
+
+@pytest.fixture
+def immutable_db(home: Path) -> Iterator[Path]:
+    db = home / "H.db"
+    proc = subprocess.run(["chattr", "+i", str(db)], capture_output=True, text=True) \
+        if shutil.which("chattr") else None
+    if proc is None or proc.returncode != 0:
+        pytest.skip("chattr +i is not possible here (needs root and ext4 or the like)")
+    try:
+        yield db
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+def test_an_immutable_history_keeps_the_analysis_and_says_why(
+        home: Path, immutable_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(LANDMARKS, home / "b.jsonl")
+    before = snapshot(home)
+    code = main(["analyse", "a.jsonl", "b.jsonl", "--jobs", "1", "--out", "o", "--db",
+                 str(immutable_db)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and all("[not stored: The history database" in x and "read-only"
+                                   in x for x in lines), out
+    assert (home / "o" / "a" / "summary.json").is_file()  # the outputs stay
+    assert (home / "o" / "b" / "summary.json").is_file()  # and the batch went on
+    assert_unchanged(before, home)
+
+
+def test_disk_full_at_commit_stores_nothing_and_says_so(
+        home: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = home / "h.csv"
+    assert cli(capsys, "export", "--csv", csv, "--db", "H.db")[0] == 0
+    fresh = small_disk / "new.db"
+    assert cli(capsys, "history", "--db", fresh)[0] == 0  # an empty history, created
+    _fill(small_disk)
+    before = snapshot(small_disk)
+    code, err = cli(capsys, "import", "--csv", csv, "--db", fresh)
+    assert_one_line(code, err, 1, "new.db is full", "Free some space")
+    (small_disk / "filler").unlink()
+    del before[str(small_disk / "filler")]
+    assert_unchanged(before, small_disk)
+    with Store.open(fresh) as store:
+        assert store.sessions() == []  # all or nothing
+
+
+def test_disk_full_during_the_commit_itself(home: Path, small_disk: Path) -> None:
+    from test_store import make_summary
+
+    from posecheck.errors import StoreError
+
+    db = small_disk / "H.db"
+    with Store.open(db) as store:  # open first: the -wal and -shm files exist
+        store.add_session(make_summary())
+        _fill(small_disk)
+        summary = make_summary(content="big", input_name="x" * 200_000)
+        with pytest.raises(StoreError, match=r"H\.db is full; nothing was stored"):
+            store.add_session(summary)
+        assert len(store.sessions()) == 1  # the history as it was
+
+
+@pytest.mark.parametrize("setup, fragment", [
+    ("file_parent", "its folder"),
+    ("negative_schema", "schema version -3, which no posecheck writes"),
+])
+def test_unusable_history_paths_are_one_line(home: Path, setup: str, fragment: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    db = home / "H.db"
+    if setup == "file_parent":
+        db = home / "a.jsonl" / "H.db"
+    else:
+        import sqlite3
+
+        conn = sqlite3.connect(home / "H.db")
+        conn.execute("PRAGMA user_version = -3")
+        conn.close()
+    before = snapshot(home)
+    for command in (["history"], ["analyse", "a.jsonl", "--out", "o"]):
+        code, err = cli(capsys, *command, "--db", db)
+        assert_one_line(code, err, 1, fragment)
+    assert_unchanged(before, home)
+
+
+# ------------------------------------------------------------------ CSV in and out
+NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "-2", "@SUM(A1)", "\tx",
+         "'=already", "'plain", "ok.mp4"]
+
+
+def test_csv_export_neutralises_formulas_and_import_undoes_it_exactly(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+
+    from test_store import make_summary
+
+    from posecheck.safe_text import is_formula
+
+    db = tmp_path / "H.db"
+    with Store.open(db) as store:
+        for i, name in enumerate(NASTY):
+            store.add_session(make_summary(input_name=name, content=f"c{i}"))
+    first = tmp_path / "1.csv"
+    assert cli(capsys, "export", "--csv", first, "--db", db)[0] == 0
+    rows = list(csv.DictReader(first.open(newline="")))
+    for row in rows:
+        assert not is_formula(row["input"]), row["input"]
+        assert row["peak_rotation_deg"][0].isdigit() or row["peak_rotation_deg"][0] == "-"
+    assert {r["input"] for r in rows} >= {"'=HYPERLINK(\"http://evil\",\"x\")", "''plain",
+                                          "ok.mp4", "'-2+3", "-2"}  # a number is no formula
+    copy = tmp_path / "copy.db"
+    assert cli(capsys, "import", "--csv", first, "--db", copy)[0] == 0
+    with Store.open(copy) as store:
+        assert sorted(s.input for s in store.sessions()) == sorted(NASTY)
+    second = tmp_path / "2.csv"
+    assert cli(capsys, "export", "--csv", second, "--db", copy)[0] == 0
+    assert second.read_bytes() == first.read_bytes()  # the round trip is exact
+
+
+@pytest.mark.parametrize("column, value, why", [
+    ("frames", "-5", "out of range"),
+    ("frames", "1.5", "not a whole number"),
+    ("mean_confidence", "7", "out of range"),
+    ("threshold_deg", "-1e9", "out of range"),
+    ("fps", "nan", "not a finite number"),
+    ("started_at", "9999-01-01T00:00:00Z", "between 1970 and today"),
+    ("started_at", "last tuesday", "not an ISO 8601"),
+    ("interrupted", "yes", "not true or false"),
+    ("input", "=cmd|' /C calc'!A0", "spreadsheet formula"),
+    ("kind", "webcam", "not one of"),
+    ("holds", "[[[", "not a JSON list"),
+    ("holds", '[{"duration_s": -4}]', "out of range"),
+    ("holds", '[{"duration_s": "4"}]', "non-number"),
+])
+def test_import_refuses_a_bad_cell_naming_line_and_column(
+        home: Path, capsys: pytest.CaptureFixture[str], column: str, value: str,
+        why: str) -> None:
+    import csv
+
+    good = home / "good.csv"
+    assert cli(capsys, "export", "--csv", good, "--db", "H.db")[0] == 0
+    rows = list(csv.DictReader(good.open(newline="")))
+    rows[2][column] = value  # the fourth line of the file
+    bad = home / "bad.csv"
+    with bad.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    target = home / "other.db"
+    assert cli(capsys, "history", "--db", target)[0] == 0  # an empty history
+    before = snapshot(home)
+    code, err = cli(capsys, "import", "--csv", bad, "--db", target)
+    assert_one_line(code, err, 1, f"CSV line 4, column {column}", why, "nothing was imported")
+    assert_unchanged(before, home)
+
+
+def test_import_of_dev_zero_is_one_line(home: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    before = snapshot(home)
+    code, err = cli(capsys, "import", "--csv", "/dev/zero", "--db", "H.db")
+    assert_one_line(code, err, 1)
+    assert_unchanged(before, home)
+
+
+def test_control_sequences_in_names_are_printed_escaped(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    evil = "x\x1b[2J\x1b]0;pwned\x07\r.jsonl"
+    shutil.copy(LANDMARKS, home / evil)
+    assert main(["analyse", evil, "--out", "o", "--db", "H.db"]) == 0
+    out, err = capsys.readouterr()
+    assert "\x1b" not in out + err and "\r" not in out + err
+    assert "x\\x1b[2J" in out
+    assert main(["history", "--db", "H.db"]) == 0
+    out, _ = capsys.readouterr()
+    assert "\x1b" not in out and "\\x1b" in out
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_tiny_video_fails_alone_with_its_real_cause(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    tiny = tmp_path / "a_tiny.avi"
+    writer = cv2.VideoWriter(str(tiny), cv2.VideoWriter_fourcc(*"MJPG"), 10, (1, 1))
+    for _ in range(5):
+        writer.write(np.zeros((1, 1, 3), np.uint8))
+    writer.release()
+    shutil.copy(VIDEO, tmp_path / "b_good.mp4")
+    proc = subprocess.run([sys.executable, "-m", "posecheck", "analyse", str(tiny),
+                           str(tmp_path / "b_good.mp4"), "--jobs", "1", "--no-store", "--out",
+                           str(tmp_path / "out")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert "Traceback" not in proc.stderr
+    tiny_line, good_line = proc.stdout.strip().splitlines()
+    # H.264 (PyAV's x264) takes the 1x1 video padded to 2x2; an encoder that refuses it
+    # must say why, in the tiny input's own line, and not stop the good one
+    if proc.returncode == 1:
+        assert tiny_line.startswith("a_tiny.avi: error") and "1x1 frames" in tiny_line
+    else:
+        assert proc.returncode == 0 and tiny_line.startswith("a_tiny.avi: 5 frames, person in 0")
+    assert good_line.startswith("b_good.mp4: 65 frames"), good_line
+    assert (tmp_path / "out" / "b_good" / "annotated.mp4").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ outputs that fail
+@pytest.mark.parametrize("where", ["file", "under_file"])
+def test_live_out_at_a_file_is_one_line_before_the_camera(
+        home: Path, capsys: pytest.CaptureFixture[str], where: str) -> None:
+    out = home / "a.jsonl" if where == "file" else home / "a.jsonl" / "s"
+    before = snapshot(home)
+    code, err = cli(capsys, "live", "--source", "0", "--headless", "--no-store", "--out", out)
+    assert_one_line(code, err, 1, str(out))
+    assert_unchanged(before, home)
+
+
+def test_live_out_in_a_read_only_folder_is_one_line(readonly: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(readonly)
+    code, err = cli(capsys, "live", "--source", "0", "--headless", "--no-store", "--out",
+                    readonly / "s")
+    assert_one_line(code, err, 1, "Cannot write the session folder", "Read-only file system")
+    assert_unchanged(before, readonly)
+    assert not (readonly / "s").exists()
+
+
+def test_disk_full_while_writing_landmarks_leaves_no_part_file(small_disk: Path) -> None:
+    from posecheck.errors import LandmarkFileError
+    from posecheck.landmark_io import LandmarkWriter, read_landmarks
+
+    frames = list(read_landmarks(LANDMARKS))
+    (small_disk / "old.jsonl").write_text("kept\n")
+    before = snapshot(small_disk)
+    with pytest.raises(LandmarkFileError, match=r"old\.jsonl: No space left on device"), \
+            LandmarkWriter(small_disk / "old.jsonl") as writer:
+        for k in range(100):  # ~60 MB: far more than the 2 MiB disk
+            for frame in frames:
+                writer.write(dataclasses.replace(frame, t=frame.t + 10 * k))
+    assert sorted(p.name for p in small_disk.iterdir()) == ["old.jsonl"]  # no .part
+    assert_unchanged(before, small_disk)
+
+
+@pytest.mark.model
+def test_landmarks_command_on_a_full_disk_is_one_line(small_disk: Path, tmp_path: Path) -> None:
+    _fill(small_disk)
+    (small_disk / "filler").unlink()  # nearly nothing is left once the model starts
+    with open(small_disk / "filler", "wb") as fh:
+        fh.write(b"\0" * (2 * 1024 * 1024 - 64 * 1024))
+    proc = subprocess.run([sys.executable, "-m", "posecheck", "landmarks", str(VIDEO), "-o",
+                           str(small_disk / "v.jsonl"), "--no-progress"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert_one_line(proc.returncode, proc.stderr, 1, "v.jsonl", "No space left on device")
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.parametrize("delay_s", [0.8, 1.6, 3.0])
+def test_ctrl_c_to_the_whole_process_group_is_one_line(tmp_path: Path, delay_s: float) -> None:
+    """As a terminal does: every process of the group gets SIGINT, also the pose worker
+    while it is still starting."""
+    proc = subprocess.Popen([sys.executable, "-m", "posecheck", "analyse", str(VIDEO),
+                             "--no-video", "--no-store", "--out", str(tmp_path / "out")],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    time.sleep(delay_s)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    if proc.returncode != 0:  # (a fast machine may have finished)
+        assert proc.returncode in (130, -signal.SIGINT)
+        assert err.strip().splitlines()[-1] == "Interrupted."
+
+
+# ------------------------------------------------------------- result folders, swapped
+def _analyse_landmarks(home: Path) -> int:
+    return main(["analyse", "a.jsonl", "--out", "o", "--no-store"])
+
+
+def test_an_interrupted_rerun_leaves_the_previous_result_untouched(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    import posecheck.batch as batch
+
+    assert _analyse_landmarks(home) == 0
+    before = snapshot(home)
+    real = batch.analyse_file
+
+    def interrupted(path: Path, out_dir: Path, *args: object) -> object:
+        (out_dir / "landmarks.jsonl").write_text("42 lines of a second run\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "analyse_file", interrupted)
+    capsys.readouterr()
+    code = _analyse_landmarks(home)
+    _, err = capsys.readouterr()
+    line = assert_one_line(code, err, 130, "previous result in o/a is untouched",
+                           "what was done is in o/a.incomplete")
+    assert line.startswith("Interrupted: ")
+    assert_unchanged(before, home)  # the complete result, byte for byte
+    assert sorted(p.name for p in (home / "o").iterdir()) == ["a", "a.incomplete"]
+    assert (home / "o" / "a.incomplete" / "landmarks.jsonl").read_text().startswith("42")
+    # a complete re-run replaces the result whole and drops the incomplete part
+    monkeypatch.setattr(batch, "analyse_file", real)
+    (home / "o" / "a" / "stray.txt").write_text("from the old result")
+    assert _analyse_landmarks(home) == 0
+    assert sorted(p.name for p in (home / "o").iterdir()) == ["a"]
+    assert not (home / "o" / "a" / "stray.txt").exists()  # no mix of old and new files
+    assert (home / "o" / "a" / "summary.json").read_bytes()  # the new one
+
+
+def test_a_failed_rerun_keeps_the_previous_result(home: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert _analyse_landmarks(home) == 0
+    (home / "a.jsonl").write_text("not json\n")  # the same input, now broken
+    before = {k: v for k, v in snapshot(home).items() if not k.endswith("a.jsonl")}
+    assert _analyse_landmarks(home) == 1
+    out, _ = capsys.readouterr()
+    assert "a.jsonl: error" in out and "line 1" in out
+    assert_unchanged(before, home)
+    assert sorted(p.name for p in (home / "o").iterdir()) == ["a"]
+
+
+def test_a_symlink_loop_among_inputs_is_one_input_failing(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (home / "loop.jsonl").symlink_to("loop.jsonl")
+    code = main(["analyse", "loop.jsonl", "a.jsonl", "--out", "o", "--no-store", "--jobs", "1"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    first, second = out.strip().splitlines()
+    assert first == "loop.jsonl: error: a symlink loop"
+    assert second.startswith("a.jsonl: 100 frames")

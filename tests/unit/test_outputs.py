@@ -269,9 +269,16 @@ def test_video_sink_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert not path.exists() and leftovers(tmp_path) == []
     with pytest.raises(ValueError, match="fps"):
         VideoSink(path, 0.0, (96, 64))
+    # a 1x1 video (padded to 2x2) is refused or written, never a traceback; the next works
+    try:
+        VideoSink(path, 30.0, (1, 1)).abort()
+    except PosecheckError as exc:
+        assert "1x1 frames" in str(exc) and "--no-video" in str(exc)
+    VideoSink(path, 30.0, (96, 64)).close()
+    assert path.exists()
     monkeypatch.setattr(VideoSink, "CODEC", "no-such-encoder")
-    with pytest.raises(PosecheckError, match="Cannot write the video"):
-        VideoSink(path, 30.0, (96, 64))
+    with pytest.raises(PosecheckError, match="does not accept 96x64 frames"):
+        VideoSink(tmp_path / "w.mp4", 30.0, (96, 64))
     assert leftovers(tmp_path) == []
 
 

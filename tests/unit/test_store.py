@@ -212,7 +212,7 @@ def test_failure_midway_rolls_back_the_whole_session(db: Path, monkeypatch: Any)
 
     monkeypatch.setattr(store_mod, "_insert_result", fail_second)
     with Store.open(db) as store:
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(StoreError, match=r"simulated.*nothing was stored"):
             store.add_session(make_summary())
         counts = [store._conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                   for t in ("sessions", "results", "holds")]  # fmt: skip
