@@ -4,6 +4,7 @@ number the summary (and so the history) stores, never a value from set-up or cou
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from skeleton import Camera, LegPose, make_sequence
 
 from posecheck.live import LiveOptions, LiveRunner
@@ -67,3 +68,17 @@ def test_best_counts_only_the_measuring_phase_and_equals_the_summary() -> None:
     assert best is not None and best < 25.0  # ... and is not the best
     assert best == summary["sides"]["left"]["peak_measured_deg"]
     assert all(b is None for phase, _, b in seen[:10])  # nothing measured yet: "best --"
+
+
+def test_window_size_is_the_largest_that_fits_the_screen_with_the_frame_aspect() -> None:
+    from posecheck.live import SCREEN_MARGIN, fit, window_size
+
+    w, h = window_size((640, 480), (1280, 800))
+    assert w >= 960 and w / h == pytest.approx(4 / 3, rel=0.01)
+    assert w <= 1280 - SCREEN_MARGIN[0] and h <= 800 - SCREEN_MARGIN[1]
+    assert h == 800 - SCREEN_MARGIN[1]  # height-bound on a 16:10 screen
+    tall = window_size((1080, 1920), (1280, 800))
+    assert tall[1] == 800 - SCREEN_MARGIN[1] and tall[0] < tall[1]
+    assert window_size((640, 480), None)[0] > 640  # unknown screen: a 1280x720 guess
+    assert fit((640, 480), (1003, 752)) == (1003, 752)
+    assert fit((640, 480), (2000, 752)) == (1003, 752)  # aspect kept inside the area
