@@ -251,9 +251,16 @@ def overlay_info(session: Session) -> Any:
         v = session.best_deg(rot[direction].id, side)
         return None if v is None else max(0.0, v)
 
+    def held(side: str) -> float:  # the IR or the ER hold going on now
+        t = session.t_last or 0.0
+        return max((session.pairs[(st.id, side)].tracker.elapsed_s(t)
+                    for st in rot.values() if session.pairs[(st.id, side)].tracker.holding),
+                   default=0.0)
+
     ir, er = (session.pairs[(rot[d].id, SIDES[0])].threshold_deg for d in (1, -1))
     return OverlayInfo(stretch=None, mirrored=False, rotation_targets=(ir, er),
-                       best_rotation={s: (best(1, s), best(-1, s)) for s in SIDES})
+                       best_rotation={s: (best(1, s), best(-1, s)) for s in SIDES},
+                       hold_s={s: held(s) for s in SIDES})
 
 
 def _video_writer(out_dir: Path, source: Any, session: Session, options: AnalyseOptions

@@ -120,7 +120,7 @@ def plot_angles(
         targets = [] if level is None or thr is None else [(level, f"target {thr:.0f}\u00b0")]
     # fixed margins: a layout engine costs ~0.1 s a plot, as much as drawing it
     fig = Figure(figsize=(10, 6.5), dpi=100)
-    fig.subplots_adjust(left=0.075, right=0.94, bottom=0.08, top=0.885, hspace=0.22)
+    fig.subplots_adjust(left=0.075, right=0.94, bottom=0.08, top=0.86, hspace=0.22)
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, 1, sharex=True)
     for ax, side in zip(axes, SIDES, strict=True):
@@ -188,7 +188,8 @@ def _figure_legend(fig: Any, axes: Sequence[Any]) -> None:
             seen.setdefault(label, handle)
     if seen:
         fig.legend(list(seen.values()), list(seen.keys()), loc="upper right",
-                   bbox_to_anchor=(0.995, 0.995), ncols=len(seen), fontsize=10, frameon=False)
+                   bbox_to_anchor=(0.995, 0.995), ncols=min(len(seen), 3), fontsize=10,
+                   frameon=False)
 
 
 def plot_results(path: str | os.PathLike[str], results: Sequence[FrameResult], *,

@@ -97,6 +97,8 @@ class OverlayInfo:
     - ``best_deg``: side -> best measured angle so far (degrees, stretch direction) or None.
     - ``best_rotation``: without a stretch, side -> (best IR, best ER) so far, degrees >= 0.
     - ``rotation_targets``: without a stretch, the (IR, ER) entry thresholds, degrees.
+    - ``hold_s``: side -> seconds into the current hold of any stretch (None: the shown
+      stretch's, from the frame result); a side in it counts as holding when > 0.
     - ``hold_target_s``: hold target in seconds; None uses ``stretch.hold_target_s``.
     - ``fps``: processing rate shown in the corner (None: not shown).
     - ``mirrored``: flip the image like a mirror (live view); labels keep true sides.
@@ -110,6 +112,7 @@ class OverlayInfo:
     best_deg: dict[str, float | None] = field(default_factory=dict)
     best_rotation: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     rotation_targets: tuple[float, float] = DEFAULT_TARGETS
+    hold_s: dict[str, float] | None = None
     hold_target_s: float | None = None
     fps: float | None = None
     mirrored: bool = False
@@ -522,9 +525,13 @@ class Annotator:
     def _hold(self, ctx: _Ctx, r: FrameResult, info: OverlayInfo, side: str, x: int, y: int,
               width: int, height: int, hold_h: float, text_h: float) -> None:
         """Hold timer (large) and its progress bar toward the target."""
-        elapsed = r.hold_elapsed.get(side, 0.0) or 0.0
-        target = info.target_s
-        holding = bool(r.holding.get(side))
+        if info.hold_s is not None:
+            elapsed = info.hold_s.get(side, 0.0)
+            holding = elapsed > 0
+        else:
+            elapsed = r.hold_elapsed.get(side, 0.0) or 0.0
+            holding = bool(r.holding.get(side))
+        target = info.target_s if info.stretch is not None or info.hold_target_s else None
         label = f"{elapsed:.0f} / {target:.0f} s" if target else f"{elapsed:.0f} s"
         ctx.text(label, x, y, hold_h, WHITE if holding else GREY, bold=True)
         hw = ctx.width(label, hold_h, True)
