@@ -93,7 +93,8 @@ INCOMPLETE = ".incomplete"  # suffix of the folder an interrupted run leaves its
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during an input; the message says where its result and its part are."""
+    """Ctrl-C (or SIGTERM/SIGHUP) during an input; the message says where its result and
+    its part are; ``exit_status`` is 128 + the signal."""
 
     exit_status = 130
 
@@ -108,7 +109,8 @@ def analyse_into(path: Path, out_dir: Path, options: AnalyseOptions,
     done, so ``out_dir`` always holds one complete result: the new one, or the previous
     one. An input that fails before any result leaves the previous result as it was. An
     interruption (Ctrl-C) leaves the previous result too, and moves what was done to
-    ``<out_dir>.incomplete``; it raises :class:`Interrupted` saying so.
+    ``<out_dir>.incomplete``; it raises :class:`Interrupted` saying so. A failed input's
+    part (the landmarks found before the model failed) goes there too.
     """
     if path.is_symlink() and not path.exists():
         why = "a symlink loop" if _is_loop(path) else "a broken symlink"
@@ -122,14 +124,20 @@ def analyse_into(path: Path, out_dir: Path, options: AnalyseOptions,
                            f"{exc.strerror or exc}")
     try:
         result = analyse_file(path, build, options, estimator)
-    except KeyboardInterrupt:
-        raise Interrupted(_keep_part(build, out_dir)) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as one (the CLI)
+        stop = Interrupted(_keep_part(build, out_dir))
+        stop.exit_status = int(getattr(exc, "exit_status", 130))
+        raise stop from None
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
-    if result.summary is None:  # nothing to show: the previous result stays
-        shutil.rmtree(build, ignore_errors=True)
-        return _moved(result, build, out_dir, files=False)
+    if result.summary is None:  # failed: the previous result stays, a part is kept aside
+        note = _keep_part(build, out_dir)
+        result = _moved(result, build, out_dir, files=False)
+        if "what was done" in note:
+            result = replace(result, error=f"{result.error}; {note.split('; ', 1)[1]}"
+                             .rstrip("."))
+        return result
     try:
         _swap_in(build, out_dir)
     except OSError as exc:

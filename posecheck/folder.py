@@ -108,6 +108,7 @@ class FrameWriters:
 def plot(out_dir: Path, series: Series, session: Session, summary: dict[str, Any]) -> Path:
     """angles.png: rotation per side over time, holds shaded, thresholds drawn."""
     from posecheck.plots import plot_angles
+    from posecheck.safe_text import printable  # no control characters in a plot title
 
     s = series
     holds = {side: summary["sides"][side]["holds"] for side in SIDES}
@@ -127,4 +128,4 @@ def plot(out_dir: Path, series: Series, session: Session, summary: dict[str, Any
                        neutral_deg=neutral,
                        holds_by_side=holds, threshold_deg=summary.get("threshold_deg"),
                        stretch=session.primary if single else None,
-                       title=Path(summary["input"]).name, targets=targets)
+                       title=printable(Path(summary["input"]).name), targets=targets)

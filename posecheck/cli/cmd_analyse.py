@@ -14,7 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from posecheck.cli._store_args import add_db_argument, add_model_argument
+from posecheck.cli._signals import StopSignals
+from posecheck.cli._store_args import (
+    add_db_argument,
+    add_model_argument,
+    add_person_argument,
+    person_from,
+)
 from posecheck.errors import ConfigError, StoreError
 
 
@@ -47,6 +53,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-store", action="store_true", help="do not record in the history")
     p.add_argument("--force", action="store_true", help="record in the history even when "
                    "this input was recorded before (default: once per file content)")
+    add_person_argument(p, "who is in the videos: their sessions are stored for this person")
     p.set_defaults(func=run)
 
 
@@ -90,12 +97,14 @@ def _check_outputs(args: argparse.Namespace, inputs: list[Path], model: Path | N
     refuse_overwrite([], protected, folders=dirs + parts)
 
 
-def _store_result(store: Any, result: Any, force: bool) -> str:
+def _store_result(store: Any, result: Any, force: bool, person: str | None) -> str:
     if store is None or result.summary is None:
         return ""
-    session_id, added = store.add_or_find(result.summary, force=force)
+    session_id, added = store.add_or_find(result.summary, force=force, person=person)
     if not added:
-        return f" [already in history as session {session_id}; --force records it again]"
+        owner = store.get_session(session_id).person
+        return (f" [already in history as session {session_id} of {owner}; --force records "
+                "it again]")
     return ""
 
 
@@ -105,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from posecheck.safe_text import printable
 
     opts = _options(args)
+    person = person_from(args)  # a bad name fails before any work
     inputs = expand_inputs(args.inputs)
     if not inputs:
         raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
@@ -114,13 +124,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         def report(result: Any) -> None:
             try:
-                note = _store_result(store, result, args.force)
+                note = _store_result(store, result, args.force, person)
             except StoreError as exc:  # the outputs are written; the batch goes on
                 note = f" [not stored: {exc}]"
                 not_stored.append(result)
             print(printable(result_line(result) + note), flush=True)  # names escaped
 
-        results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
+        with StopSignals():  # SIGTERM/SIGHUP end it like Ctrl-C: no result folder is mixed
+            results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
     finally:
         if store is not None:
             store.close()

@@ -6,13 +6,12 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
-import os
-import signal
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from posecheck.cli._signals import StopSignals
 from posecheck.cli._store_args import (
     add_db_argument,
     add_model_argument,
@@ -96,57 +95,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--record needs an .mp4 file name, got {args.record}")
 
 
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled like Ctrl-C: the session is saved and stored."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.exit_status = 128 + signum
-
-
-class _StopSignals:
-    """While active, SIGINT, SIGTERM and SIGHUP stop the session once (as Ctrl-C does);
-    signals after the first are remembered but do not interrupt the saving."""
-
-    SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
-                    if hasattr(signal, n))
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        first = self.received is None
-        if first:
-            self.received = signum
-        if signum == getattr(signal, "SIGHUP", None):
-            _detach_terminal()  # the terminal is gone: printing would fail with EIO
-        if first:
-            raise KeyboardInterrupt() if signum == signal.SIGINT else Stopped(signum)
-
-    def __enter__(self) -> _StopSignals:
-        for sig in self.SIGNALS:
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    @property
-    def exit_status(self) -> int | None:
-        """128 + the first signal's number, or None when none came."""
-        return None if self.received is None else 128 + self.received
-
-
-def _detach_terminal() -> None:
-    """Point stdout and stderr at /dev/null (after a hang-up nobody can read them)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-
-
 def _check_out_dir(out_dir: Path) -> None:
     """The session folder must be a folder we can write, before the camera opens."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -191,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out if args.out is not None else Path("posecheck-out") / f"live-{stamp}"
     _check_outputs(args, out_dir)
     _check_out_dir(out_dir)
-    with _StopSignals() as signals:
+    with StopSignals() as signals:
         status = _run(args, out_dir)
     return signals.exit_status or status
 

@@ -147,13 +147,16 @@ def test_results_are_recorded_once_in_the_history(tmp_path: Path,
     assert main(args) == 0
     assert "already in history" not in capsys.readouterr().out
     assert main(args) == 0  # a duplicate is reported, not an error
-    assert "already in history as session 1; --force" in capsys.readouterr().out
-    assert main([*args, "--force"]) == 0  # asked for: recorded again
+    assert "already in history as session 1 of me; --force" in capsys.readouterr().out
+    assert main([*args, "--force", "--person", "Anna"]) == 0  # asked for: recorded again
     assert "already in history" not in capsys.readouterr().out
+    assert main([*args, "--person", "Ben"]) == 0  # the same input is not Ben's as well
+    assert "already in history as session 1 of me" in capsys.readouterr().out
     from posecheck.store import Store
 
     with Store.open(db) as store:
         assert len(store.sessions()) == 2  # once, and once more with --force
+        assert [(p.name, p.sessions) for p in store.people()] == [("Anna", 1), ("me", 1)]
 
 
 def test_analyse_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]):

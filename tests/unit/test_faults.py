@@ -636,3 +636,30 @@ def test_a_symlink_loop_among_inputs_is_one_input_failing(
     first, second = out.strip().splitlines()
     assert first == "loop.jsonl: error: a symlink loop"
     assert second.startswith("a.jsonl: 100 frames")
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_analyse_killed_by_sigterm_keeps_the_previous_result(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_analyse import make_long_video
+
+    video = tmp_path / "long.mp4"
+    make_long_video(SAMPLES / "pose2sim_cam01.mp4", 6, video)  # 600 frames
+    out = tmp_path / "out"
+    (out / "long").mkdir(parents=True)
+    (out / "long" / "summary.json").write_text('{"previous": "complete result"}\n')
+    before = snapshot(out)
+    proc = subprocess.Popen([sys.executable, "-m", "posecheck", "analyse", str(video),
+                             "--no-video", "--no-store", "--out", str(out)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(any(d.iterdir()) for d in out.glob(".long.*.building")):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert_one_line(proc.returncode, err, 128 + signal.SIGTERM,
+                    f"the previous result in {out / 'long'} is untouched")
+    assert_unchanged(before, out)
+    assert sorted(p.name for p in out.iterdir()) == ["long", "long.incomplete"]
