@@ -288,3 +288,42 @@ def test_outputs_import_no_cv2_or_mediapipe() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+_PLAYER = """<!doctype html><html><body><video id="v" src="{src}" muted></video>
+<pre id="out">pending</pre><script>
+const v = document.getElementById('v'), out = document.getElementById('out');
+v.addEventListener('loadeddata', () => {{ out.textContent = 'PLAYS ' + v.videoWidth; }});
+v.addEventListener('error', () => {{ out.textContent = 'ERROR ' + v.error.code; }});
+</script></body></html>"""
+
+
+def _chromium_says(page: Path) -> str:
+    import re
+    import shutil
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("Chromium is not installed (CI installs it for the report test)")
+    proc = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--allow-file-access-from-files", "--virtual-time-budget=5000",
+                           "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                          timeout=120)
+    found = re.search(r'<pre id="out">([^<]*)', proc.stdout)
+    return found.group(1) if found else proc.stdout[-300:]
+
+
+@pytest.mark.slow
+def test_chromium_plays_the_annotated_video_and_not_the_old_mp4v(tmp_path: Path) -> None:
+    with VideoSink(tmp_path / "new.mp4", 10.0, (96, 64)) as sink:
+        for i in range(10):
+            sink.write(frame(i * 20))
+    writer = cv2.VideoWriter(str(tmp_path / "old.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0,
+                             (96, 64))
+    for i in range(10):
+        writer.write(frame(i * 20))
+    writer.release()
+    for name, src in (("new.html", "new.mp4"), ("old.html", "old.mp4")):
+        (tmp_path / name).write_text(_PLAYER.format(src=src))
+    assert _chromium_says(tmp_path / "new.html") == "PLAYS 96"
+    assert _chromium_says(tmp_path / "old.html").startswith("ERROR")  # the test can fail
