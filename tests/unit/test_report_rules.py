@@ -6,7 +6,6 @@ zone named, no machine paths, per-session end range and range gained over holds.
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,17 +15,9 @@ from clinic import MONDAY, make_clinic, side, summary
 from posecheck.report import arcs, build_series, side_pairs, trend
 from posecheck.report_html import render_html
 from posecheck.report_plots import time_limits
-from posecheck.store import PERSON_ENV_VAR, SessionRecord, Store
+from posecheck.store import SessionRecord, Store
 
-
-@pytest.fixture(autouse=True)
-def berlin_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    monkeypatch.delenv(PERSON_ENV_VAR, raising=False)
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("berlin_time")
 
 
 def stored(tmp_path: Path, summaries: list[dict], person: str = "Anna") -> list[SessionRecord]:
