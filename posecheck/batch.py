@@ -38,6 +38,8 @@ from posecheck.analyse_input import (
     new_estimator,
 )
 from posecheck.landmarks import SIDES
+from posecheck.plots import measured_label
+from posecheck.stretches import load_catalogue
 from posecheck.summary import deg_text
 
 
@@ -402,6 +404,15 @@ def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseO
 
 
 # ------------------------------------------------------------------------- reporting
+def _without_name(error: str | None, path: Path) -> str:
+    """An error message without the file name it starts with (the line names it once)."""
+    text = error or "failed"
+    for prefix in (f"{path}: ", f"{path.name}: ", f"{path}", f"{path.name}"):
+        if text.startswith(prefix) and len(text) > len(prefix):
+            return text[len(prefix):].lstrip(": ")
+    return text
+
+
 def result_line(result: InputResult) -> str:
     """One line per input: frames, person frames, peak IR/ER per side, holds, output folder.
 
@@ -411,10 +422,15 @@ def result_line(result: InputResult) -> str:
     name = result.input.name
     s = result.summary
     if s is None:
-        return f"{name}: error: {result.error}"
+        return f"{name}: error: {_without_name(result.error, result.input)}"
+    stretch = load_catalogue().get(s.get("stretch") or "")
     sides = []
     for side in SIDES:
         d = s["sides"][side]
+        if stretch is not None and stretch.measure != "rotation_deg":  # e.g. deep-glute
+            sides.append(f"{side[0].upper()} peak {measured_label(stretch).removeprefix('hip ')}"
+                         f" {deg_text(d.get('peak_measured_deg'))}")
+            continue
         sides.append(f"{side[0].upper()} peak IR {deg_text(d.get('peak_internal_deg'))}"
                      f"/ER {deg_text(d.get('peak_external_deg'))}")
     holds = sum(len(s["sides"][side]["holds"]) for side in SIDES)
