@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from posecheck.cli._signals import StopSignals
-from posecheck.cli._store_args import add_person_argument, person_from
+from posecheck.cli._store_args import (
+    add_db_argument,
+    add_model_argument,
+    add_person_argument,
+    person_from,
+)
 from posecheck.errors import ConfigError, StoreError
 
 
@@ -37,19 +42,28 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", type=Path, default=Path("posecheck-out"), metavar="DIR",
                    help="output folder (default: ./posecheck-out)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated.mp4")
-    p.add_argument("--model", type=Path, metavar="PATH", help="pose model .task bundle")
+    add_model_argument(p)
     p.add_argument("--mot", action="store_true", help="also write angles.mot (OpenSim)")
     p.add_argument("--no-neutral", action="store_true", help="do not subtract a neutral "
                    "reference taken before the first hold")
     p.add_argument("--raw", action="store_true", help="no smoothing of the angles")
     p.add_argument("--jobs", type=int, metavar="N", help="files analysed in parallel "
                    "(default: min(files, CPU cores))")
-    p.add_argument("--db", metavar="PATH", help="history database (default: $POSECHECK_DB "
-                   "or the user data folder)")
+    add_db_argument(p)
     p.add_argument("--no-store", action="store_true", help="do not record in the history")
     p.add_argument("--force", action="store_true", help="record in the history even when "
                    "this input was recorded before (default: once per file content)")
     add_person_argument(p, "who is in the videos: their sessions are stored for this person")
+    c = p.add_argument_group("cluster (pip install 'posecheck[cluster]'; docs/cluster.md)")
+    c.add_argument("--cluster", metavar="ADDRESS", help="analyse on a Ray cluster: local (a "
+                   "Ray runtime on this machine, all cores), auto (the cluster this machine "
+                   "joined with `ray start`), ray://HOST:PORT (a remote one) or HOST:PORT; "
+                   "inputs must be on storage every node sees")
+    c.add_argument("--cluster-cpus-per-task", type=int, metavar="N", help="CPUs per pose "
+                   "model actor; one actor per N CPUs of the cluster (default: 2)")
+    c.add_argument("--collect", action="store_true", help="ship each input's outputs back "
+                   "to this machine and write them under --out here (default: the workers "
+                   "write under --out, which must then be on shared storage)")
     p.set_defaults(func=run)
 
 
@@ -67,6 +81,26 @@ def _options(args: argparse.Namespace) -> Any:
                           progress=sys.stderr.isatty())
     stretches_for(opts)  # an unknown --stretch is one error before any work
     return opts
+
+
+def _cluster_options(args: argparse.Namespace) -> Any:
+    """The :class:`posecheck.cluster.ClusterOptions` of ``--cluster`` (None without it)."""
+    if args.cluster is None:
+        for flag, value in (("--collect", args.collect),
+                            ("--cluster-cpus-per-task", args.cluster_cpus_per_task)):
+            if value not in (None, False):
+                raise ConfigError(f"{flag} needs --cluster.")
+        return None
+    if args.jobs is not None:
+        raise ConfigError("--jobs is for runs on this machine; with --cluster there is one "
+                          "pose model per --cluster-cpus-per-task CPUs of the cluster.")
+    from posecheck.cluster import DEFAULT_CPUS_PER_TASK, ClusterOptions, import_ray
+
+    cpus = args.cluster_cpus_per_task
+    copts = ClusterOptions(args.cluster, collect=args.collect,
+                           cpus_per_task=DEFAULT_CPUS_PER_TASK if cpus is None else cpus)
+    import_ray()  # without the extra: one line saying how to install it, before any work
+    return copts
 
 
 def _check_model(args: argparse.Namespace, inputs: list[Path]) -> Path | None:
@@ -111,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
 
     opts = _options(args)
     person = person_from(args)  # a bad name fails before any work
+    cluster = _cluster_options(args)
     inputs = expand_inputs(args.inputs)
     if not inputs:
         raise ConfigError("No videos or .jsonl files found in " + ", ".join(args.inputs) + ".")
@@ -127,7 +162,12 @@ def run(args: argparse.Namespace) -> int:
             print(printable(result_line(result) + note), flush=True)  # names escaped
 
         with StopSignals():  # SIGTERM/SIGHUP end it like Ctrl-C: no result folder is mixed
-            results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
+            if cluster is None:
+                results = analyse_many(inputs, opts, jobs=args.jobs, on_result=report)
+            else:
+                from posecheck.cluster import analyse_on_cluster
+
+                results = analyse_on_cluster(inputs, opts, cluster, on_result=report)
     finally:
         if store is not None:
             store.close()

@@ -4,7 +4,6 @@ forget; ``posecheck people`` and ``--rename``; a report never mixes people."""
 from __future__ import annotations
 
 import io
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,15 +13,7 @@ from test_store import START, make_summary
 
 from posecheck.store import DEFAULT_PERSON, PERSON_ENV_VAR, Store
 
-
-@pytest.fixture(autouse=True)
-def berlin_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    monkeypatch.delenv(PERSON_ENV_VAR, raising=False)
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("berlin_time")
 
 
 @pytest.fixture

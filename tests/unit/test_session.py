@@ -99,6 +99,7 @@ def test_neutral_offset_is_taken_before_the_first_hold_and_subtracted():
     assert abs(bias) > 2.0
     assert with_neutral["neutral_offset_deg"] == pytest.approx(bias, abs=1.0)
     assert with_neutral["peak_internal_deg"] == pytest.approx(25.0, abs=1.0)
+    assert with_neutral["peak_rotation_uncorrected_deg"] == pytest.approx(25.0 + bias, abs=1.0)
     assert without["neutral_offset_deg"] == 0.0
 
 
@@ -184,8 +185,9 @@ def test_neutral_offset_applies_to_frames_seen_before_it_was_taken():
     assert summary["neutral"]["left"]["t"] > 2.0
     offset = left["neutral_offset_deg"]
     assert abs(offset) > 2.0
-    assert left["peak_internal_deg"] == pytest.approx(left["peak_rotation_raw_deg"] - offset)
-    assert left["peak_measured_deg"] == pytest.approx(left["peak_rotation_raw_deg"] - offset)
+    uncorrected = left["peak_rotation_uncorrected_deg"]
+    assert left["peak_internal_deg"] == pytest.approx(uncorrected - offset)
+    assert left["peak_measured_deg"] == pytest.approx(uncorrected - offset)
 
 
 def test_left_right_label_swaps_are_repaired():
