@@ -82,10 +82,44 @@ def cut_network() -> str | None:
     return None
 
 
+def loopback_up() -> str | None:
+    """Bring up the loopback device of this (empty) network namespace; None on success,
+    else why not. For ``analyse --cluster local``: the local Ray runtime's processes talk
+    over 127.0.0.1 inside the namespace, and still nothing can leave the machine."""
+    import fcntl
+    import socket
+    import struct
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            req = struct.pack("16sH14s", b"lo", 0, b"")
+            flags = struct.unpack("16sH14s", fcntl.ioctl(sock, siocgifflags, req))[1]
+            if not flags & iff_up:
+                fcntl.ioctl(sock, siocsifflags, struct.pack("16sH14s", b"lo", flags | iff_up,
+                                                            b""))
+    except OSError as exc:
+        return f"cannot bring up the loopback device ({exc.strerror or exc})"
+    return None
+
+
+def cluster_address(argv: Sequence[str]) -> str | None:
+    """The ``--cluster`` address of a command line, if any."""
+    for k, arg in enumerate(argv):
+        if arg == "--cluster" and k + 1 < len(argv):
+            return argv[k + 1]
+        if arg.startswith("--cluster="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def needs_network(argv: Sequence[str]) -> bool:
-    """True when a command line names a stream URL, or opens a window on a display reached
-    over TCP (``DISPLAY=host:0``): it then needs the network."""
+    """True when a command line names a stream URL or a Ray cluster (``--cluster`` other
+    than ``local``), or opens a window on a display reached over TCP (``DISPLAY=host:0``):
+    it then needs the network."""
     if any("://" in arg for arg in argv):
+        return True
+    if cluster_address(argv) not in (None, "local"):  # a Ray cluster of other machines
         return True
     if command_of(argv) != "live" or "--headless" in argv:
         return False
@@ -105,7 +139,8 @@ def offline_for(argv: Sequence[str]) -> str | None:
     if command_of(argv) not in MODEL_COMMANDS or os.environ.get(ENV_ALLOW) == "1":
         return None
     if needs_network(argv):
-        return ("Warning: this command needs the network (stream URL or remote display), so "
+        return ("Warning: this command needs the network (stream URL, Ray cluster or remote "
+                "display), so "
                 "posecheck cannot cut it off; MediaPipe may then send usage data to Google "
                 "(see the README, Privacy).")
     why = cut_network()

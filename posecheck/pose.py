@@ -64,8 +64,32 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def _quiet_close(landmarker: Any) -> None:
-    with _native_stderr_silenced():
+    # At interpreter exit (a batch worker process never closes its model) MediaPipe's own
+    # dispatcher thread pool is already shut down and close() raises RuntimeError; the
+    # process is ending, so there is nothing left to release.
+    with _native_stderr_silenced(), contextlib.suppress(RuntimeError):
         landmarker.close()
+
+
+_IMAGE_CLASS: Any = None
+
+
+def _image_class(mp: Any) -> Any:
+    """mediapipe's Image, with a ``__del__`` that survives a half-built object.
+
+    A Ctrl-C (or SIGTERM raised as one) that lands inside ``Image.__init__`` leaves an
+    object without ``_image_ptr``; MediaPipe's own ``__del__`` then prints an "Exception
+    ignored ... AttributeError" traceback under our one-line message.
+    """
+    global _IMAGE_CLASS
+    if _IMAGE_CLASS is None:
+        class _Image(mp.Image):  # type: ignore[misc, name-defined]
+            def __del__(self) -> None:
+                if getattr(self, "_image_ptr", None) and getattr(self, "_lib", None):
+                    super().__del__()
+
+        _IMAGE_CLASS = _Image
+    return _IMAGE_CLASS
 
 
 def _check_fraction(name: str, value: float) -> None:
@@ -196,8 +220,8 @@ class PoseEstimator:
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
             raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image_rgb.shape} "
                              f"{image_rgb.dtype}")
-        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
-                                  data=np.ascontiguousarray(image_rgb))
+        mp_image = _image_class(self._mp)(image_format=self._mp.ImageFormat.SRGB,
+                                          data=np.ascontiguousarray(image_rgb))
         # The first run logs (tensor allocation); later runs are quiet.
         quiet = _native_stderr_silenced() if not self._warmed_up else contextlib.nullcontext()
         with quiet:

@@ -11,7 +11,7 @@ The rules, each a guard against a misleading number:
 * Changes are judged against the minimal detectable change (:mod:`posecheck.mdc`).
 * "Best" is the largest peak in the stretch's own direction, never negative.
 * Left against right (:func:`side_pairs`) only within one session, or else from two sessions
-  of the same local day (and then it says which).
+  of the same local day (and then it says which), and only sides that held the stretch.
 * The rotation arc (:func:`arcs`) adds internal and external rotation measured on the same
   local day by the two rotation stretches.
 
@@ -34,6 +34,7 @@ from posecheck.store import SessionRecord, local_time
 VIEW_CHANGE_DEG = 10.0  # facing the camera this much differently = another set-up
 ASYMMETRY_ATTENTION_DEG = 10.0  # left-right difference worth a closer look (see report_html)
 IR_STRETCH, ER_STRETCH = "internal-rotation", "external-rotation"
+RESTING_DEG = 8.0  # below this peak and without a hold, a side was resting, not stretched
 
 
 def check_one_person(sessions: Sequence[SessionRecord]) -> str | None:
@@ -233,11 +234,20 @@ def _day(when: datetime) -> date:
     return local_time(when).date()
 
 
+def stretched(p: Point) -> bool:
+    """True when the side was stretched in that session: it held the stretch at least once,
+    or its peak reached :data:`RESTING_DEG` (a hip too stiff to reach the threshold still
+    counts). A side that sat still while the other stretched reads a few degrees (1-3° on
+    the rendered dev set), which says nothing about its range."""
+    return p.peak_deg is not None and (p.holds > 0 or p.peak_deg >= RESTING_DEG)
+
+
 def side_pairs(stretch_series: dict[str, list[Point]]) -> list[SidePair]:
-    """Left-right pairs of one stretch, oldest first: every session that measured both
-    sides; on a local day where no session did, the day's latest left and latest right."""
-    left = {p.session_id: p for p in stretch_series.get("left", []) if p.peak_deg is not None}
-    right = {p.session_id: p for p in stretch_series.get("right", []) if p.peak_deg is not None}
+    """Left-right pairs of one stretch, oldest first: every session in which both sides
+    were stretched (:func:`stretched`); on a local day where no session did, the day's
+    latest stretched left and latest stretched right."""
+    left = {p.session_id: p for p in stretch_series.get("left", []) if stretched(p)}
+    right = {p.session_id: p for p in stretch_series.get("right", []) if stretched(p)}
     pairs = [SidePair(left[i].when, float(left[i].peak_deg or 0.0),
                       float(right[i].peak_deg or 0.0), i, i)
              for i in left.keys() & right.keys()]  # fmt: skip

@@ -24,6 +24,7 @@ from posecheck.mdc import DEFAULT_MDC_DEG, MIN_SESSIONS_FOR_PERSONAL, is_real_ch
 from posecheck.report import (
     ASYMMETRY_ATTENTION_DEG,
     IR_STRETCH,
+    RESTING_DEG,
     VIEW_CHANGE_DEG,
     Point,
     SeriesStats,
@@ -35,6 +36,7 @@ from posecheck.report import (
     check_one_person,
     setup_segments,
     side_pairs,
+    stretched,
     trend,
 )
 from posecheck.store import SessionRecord, local_time, zone_label
@@ -194,7 +196,7 @@ def _pair_text(p: SidePair) -> str:
 def _asymmetry(stretch_series: dict[str, list[Point]], trends: dict[str, Trend]) -> str:
     pairs = side_pairs(stretch_series)
     head = "<h3>Left and right</h3>"
-    last = {side: max((p for p in pts if p.peak_deg is not None),
+    last = {side: max((p for p in pts if stretched(p)),
                       key=lambda p: (p.when, p.session_id), default=None)
             for side, pts in stretch_series.items()}  # fmt: skip
     lp, rp = last.get("left"), last.get("right")
@@ -206,9 +208,10 @@ def _asymmetry(stretch_series: dict[str, list[Point]], trends: dict[str, Trend])
                  f"{_when(rp.when, False)}) were measured on different occasions, so they are "
                  "not compared with each other.</p>")  # fmt: skip
     if not pairs:
-        return (head + "<p class='note'>No session (and no day) measured both sides of this "
+        return (head + "<p class='note'>No session (and no day) has both sides doing this "
                 "stretch, so left and right are not compared: sides measured on different days "
-                "would mix day-to-day change into the difference.</p>" + apart)  # fmt: skip
+                "would mix day-to-day change into the difference, and a side that rested while "
+                "the other stretched says nothing about its range.</p>" + apart)  # fmt: skip
     latest = pairs[-1]
     mdcs = [t.stats.mdc.value_deg for t in trends.values() if t.stats is not None]
     mdc = max(mdcs, default=DEFAULT_MDC_DEG)
@@ -239,7 +242,11 @@ def _session_rows(stretch_series: dict[str, list[Point]]) -> str:
              str(p.holds), _deg(p.range_gained_deg, True)] for side, p in points]  # fmt: skip
     head = ("date", "session", "side", "peak", "held", f"within {END_RANGE_DEG:.0f}° of peak",
             "holds", "gained over holds")  # fmt: skip
-    return "<h3>Each session</h3>" + _table(head, rows, {3, 4, 5, 6, 7})
+    note = ""
+    if any(p.end_range_s is None and p.peak_deg is not None for _, p in points):
+        note = ("<p class='note'>– in “within 5° of peak”: not recorded (the session was stored "
+                "by an older posecheck, before that time was measured).</p>")
+    return "<h3>Each session</h3>" + _table(head, rows, {3, 4, 5, 6, 7}) + note
 
 
 def _stretch_section(stretch: str, name: str, stretch_series: dict[str, list[Point]],
@@ -328,10 +335,13 @@ scatter around their trend line gives a second estimate (MDC95 = 1.96 × √2 ×
 standard error of measurement SEM = the residual standard deviation), used when it is larger.</p>
 <p><b>What is compared.</b> Only sessions of this person. A trend only follows sessions of the
 same stretch and side with a similar camera set-up: the same image size and the person facing
-the camera within {VIEW_CHANGE_DEG:.0f}° of the same direction (estimated from the body landmarks
-in each session). Left and right are compared within one session, or else from two sessions of
-the same day (named). A left–right difference above {ASYMMETRY_ATTENTION_DEG:.0f}° is flagged for
-a closer look: a rule of thumb, not a published cut-off, chosen well above the noise; most
+the camera within {VIEW_CHANGE_DEG:.0f}° of the same direction (estimated from the shoulder line
+of the body landmarks in each session; on rendered test videos it noticed a camera moved by 20°,
+with little margin, and it misses smaller moves). Left and right are compared within one
+session, or else from two sessions of the same day (named), and only when both sides were
+stretched (held it, or went beyond {RESTING_DEG:.0f}°: a resting side reads a few degrees).
+A left–right difference above {ASYMMETRY_ATTENTION_DEG:.0f}° is flagged for a closer look: a rule
+of thumb, not a published cut-off, chosen well above the noise; most
 healthy adults are symmetric {_ref('kouyoumdjian')}.</p>
 <p><b>Not a medical device.</b> posecheck measures the angle of the shin like a goniometer does;
 it is a training aid. Its numbers support, and do not replace, a clinical examination.</p>

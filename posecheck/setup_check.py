@@ -96,14 +96,16 @@ def check_view(pose: PoseFrame, measure: str, side: str, view: str = "front",
 
 def view_yaw_deg(world: np.ndarray | None) -> float | None:
     """How far the person is turned away from the camera, degrees about the vertical:
-    0 = facing it squarely, + = their left side farther from the camera. From the shoulder
-    and hip lines of MediaPipe's world landmarks (x right, z away from the camera), whose
-    depth is rough: about ±10° between people, but steady within one person's set-up (a
-    20° turn of the camera moved it by 13–28° on rendered people). None without landmarks."""
+    0 = facing it squarely, + = their left shoulder farther from the camera. From the
+    shoulder line of MediaPipe's world landmarks (x right, z away from the camera); the hip
+    line moves with the working leg, the shoulders much less. The depth is rough: on rendered
+    people a camera moved 20° sideways shifted the median by 10.5-11°, the working leg alone
+    (same view) by up to 7.5°, a higher camera by 3°. Good for noticing a moved camera of
+    about 20° or more within one person's sessions, not for smaller moves. None without
+    landmarks."""
     if world is None:
         return None
-    line = (world[LEFT_HIP, :3] - world[RIGHT_HIP, :3]) + (
-        world[LEFT_SHOULDER, :3] - world[RIGHT_SHOULDER, :3])
+    line = world[LEFT_SHOULDER, :3] - world[RIGHT_SHOULDER, :3]
     if not np.all(np.isfinite(line)) or math.hypot(line[0], line[2]) < 1e-6:
         return None
     return math.degrees(math.atan2(line[2], line[0]))

@@ -63,8 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PosecheckError as exc:
         print(f"Error: {printable(exc)}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt as exc:
-        _say_error("Interrupted.")
+    except KeyboardInterrupt as exc:  # a message says what was kept (analyse, live)
+        _say_error(f"Interrupted: {printable(exc)}" if str(exc) else "Interrupted.")
         return int(getattr(exc, "exit_status", 130))
     except BrokenPipeError:
         # the reader went away (e.g. `posecheck history | head`): not an error of ours

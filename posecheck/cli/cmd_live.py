@@ -6,14 +6,18 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
-import os
-import signal
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from posecheck.cli._store_args import add_person_argument, person_from
+from posecheck.cli._signals import StopSignals
+from posecheck.cli._store_args import (
+    add_db_argument,
+    add_model_argument,
+    add_person_argument,
+    person_from,
+)
 from posecheck.errors import ConfigError, StoreError
 from posecheck.landmarks import SIDES
 from posecheck.safe_text import printable
@@ -23,12 +27,17 @@ HELP = "live feedback on hip rotation and hold time from a webcam (or a video pl
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``live`` command."""
-    p = sub.add_parser("live", help=HELP, description=HELP + (
-        " Keys: space pause, n next, s switch side, q quit. The session is saved on quit, "
-        "on Ctrl-C and when the camera stops. No video is recorded unless --record is given."))
+    p = sub.add_parser("live", help=HELP, description=(
+        "Live feedback on hip rotation and hold time from a webcam, or from a video played "
+        "as a camera would deliver it. Keys in the window: space pause, n next step, "
+        "s switch side, f full screen, q quit. The session is saved on quit, on Ctrl-C and "
+        "when the source ends. No video is recorded unless --record is given."))
     p.add_argument("--source", default="0",
                    help="camera index (default 0), a video file (played at its own frame "
-                        "rate, as a camera would deliver it) or a stream URL")
+                        "rate, as a camera would deliver it, from when the model is "
+                        "ready) or a stream URL")
+    p.add_argument("--loop", action="store_true",
+                   help="replay a video file --source from the start when it ends")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--stretch", metavar="NAME",
                       help="one stretch (see 'posecheck stretches'); default: the routine")
@@ -52,8 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="get-ready countdown before each stretch (default 3)")
     p.add_argument("--max-seconds", type=float, metavar="SECONDS",
                    help="stop after this many seconds of stream time")
-    p.add_argument("--model", type=Path, metavar="PATH", help="a MediaPipe pose .task file")
-    p.add_argument("--db", metavar="PATH", help="history database (default: user data dir)")
+    add_model_argument(p)
+    add_db_argument(p)
     p.add_argument("--no-store", action="store_true", help="do not add the session to history")
     add_person_argument(p, "who is stretching: the session is stored for this person")
     p.set_defaults(func=run)
@@ -84,57 +93,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--max-seconds must be > 0, got {args.max_seconds}")
     if args.record is not None and args.record.suffix.lower() != ".mp4":
         raise ConfigError(f"--record needs an .mp4 file name, got {args.record}")
-
-
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled like Ctrl-C: the session is saved and stored."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.exit_status = 128 + signum
-
-
-class _StopSignals:
-    """While active, SIGINT, SIGTERM and SIGHUP stop the session once (as Ctrl-C does);
-    signals after the first are remembered but do not interrupt the saving."""
-
-    SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
-                    if hasattr(signal, n))
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        first = self.received is None
-        if first:
-            self.received = signum
-        if signum == getattr(signal, "SIGHUP", None):
-            _detach_terminal()  # the terminal is gone: printing would fail with EIO
-        if first:
-            raise KeyboardInterrupt() if signum == signal.SIGINT else Stopped(signum)
-
-    def __enter__(self) -> _StopSignals:
-        for sig in self.SIGNALS:
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    @property
-    def exit_status(self) -> int | None:
-        """128 + the first signal's number, or None when none came."""
-        return None if self.received is None else 128 + self.received
-
-
-def _detach_terminal() -> None:
-    """Point stdout and stderr at /dev/null (after a hang-up nobody can read them)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -181,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out if args.out is not None else Path("posecheck-out") / f"live-{stamp}"
     _check_outputs(args, out_dir)
     _check_out_dir(out_dir)
-    with _StopSignals() as signals:
+    with StopSignals() as signals:
         status = _run(args, out_dir)
     return signals.exit_status or status
 
@@ -194,7 +152,7 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
         threshold=args.threshold, source=args.source, out_dir=out_dir,
         headless=args.headless, record=args.record, model=args.model,
         sound=not args.no_sound, neutral=not args.no_neutral, countdown_s=args.countdown,
-        max_seconds=args.max_seconds,
+        max_seconds=args.max_seconds, loop=args.loop,
     )
     summary = app.run()
     for line in app.report_lines(summary):

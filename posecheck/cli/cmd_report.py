@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "in one FILE ending in .png")  # fmt: skip
     add_person_argument(parser, "whose progress to report; needed when the history has "
                         "several people")
+    parser.add_argument("--each-person", metavar="DIR", default=None,
+                        help="instead: one report per person, DIR/<name>.html")
     add_db_argument(parser)
     parser.set_defaults(func=run)
 
@@ -57,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from posecheck.report_html import render_html
     from posecheck.report_plots import write_pngs
 
+    if args.each_person is not None:
+        return _each_person(args)
     out = Path(args.out) if args.out else (None if args.png else Path("report.html"))
     protected = db_files(resolve_db_path(args.db))
     png = Path(args.png) if args.png else None
@@ -92,3 +96,48 @@ def _stretch_names() -> dict[str, str]:
         return {sid: st.name for sid, st in load_catalogue().items()}
     except PosecheckError:
         return {}
+
+
+def _each_person(args: argparse.Namespace) -> int:
+    """One report per person into a folder (file names from the names, made file-safe)."""
+    from posecheck.outputs import atomic_write_text
+    from posecheck.report_html import render_html
+
+    if args.out or args.png or person_from(args):
+        raise ConfigError("--each-person writes every person's report: use it without --out, "
+                          "--png and --person.")  # fmt: skip
+    folder = Path(args.each_person)
+    with open_store(args) as store:
+        people = [p.name for p in store.people()]
+        files = _file_names(people, folder)
+        refuse_overwrite(list(files.values()), db_files(store.path))
+        pages = {p: store.sessions(person=p) for p in people}
+    if not people:
+        print("The history is empty: nobody to report on.")
+        return 0
+    names = _stretch_names()
+    try:
+        for person, path in files.items():
+            atomic_write_text(path, render_html(pages[person], person=person,
+                                                stretch_names=names))  # fmt: skip
+            print(f"Wrote {path} ({person}, {len(pages[person])} session(s)).")
+    except OSError as exc:
+        raise StoreError(f"Cannot write the report: {exc.strerror} ({exc.filename}).") from exc
+    return 0
+
+
+def _file_names(people: list[str], folder: Path) -> dict[str, Path]:
+    """person -> folder/<slug>.html, with -2, -3 ... when two names make the same slug."""
+    from posecheck.report_plots import slug
+
+    out: dict[str, Path] = {}
+    used: set[str] = set()
+    for person in people:
+        base = slug(person).lower()
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name)
+        out[person] = folder / f"{name}.html"
+    return out

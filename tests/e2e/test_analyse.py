@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from mp4box import CHROMIUM_PLAYS, mp4_video_codec
 
 from posecheck.cli import main
 
@@ -63,6 +64,8 @@ def test_sample_video_writes_every_output(sample_run: Path):
     n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
     cap.release()
     assert h > w and h == 960 and n == pytest.approx(100, abs=1)
+    assert mp4_video_codec(sample_run / "annotated.mp4") == "avc1"  # H.264: browsers play it
+    assert "avc1" in CHROMIUM_PLAYS
 
 
 @pytest.mark.model
@@ -144,13 +147,16 @@ def test_results_are_recorded_once_in_the_history(tmp_path: Path,
     assert main(args) == 0
     assert "already in history" not in capsys.readouterr().out
     assert main(args) == 0  # a duplicate is reported, not an error
-    assert "already in history as session 1; --force" in capsys.readouterr().out
-    assert main([*args, "--force"]) == 0  # asked for: recorded again
+    assert "already in history as session 1 of me; --force" in capsys.readouterr().out
+    assert main([*args, "--force", "--person", "Anna"]) == 0  # asked for: recorded again
     assert "already in history" not in capsys.readouterr().out
+    assert main([*args, "--person", "Ben"]) == 0  # the same input is not Ben's as well
+    assert "already in history as session 1 of me" in capsys.readouterr().out
     from posecheck.store import Store
 
     with Store.open(db) as store:
         assert len(store.sessions()) == 2  # once, and once more with --force
+        assert [(p.name, p.sessions) for p in store.people()] == [("Anna", 1), ("me", 1)]
 
 
 def test_analyse_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]):
@@ -217,7 +223,7 @@ def test_ctrl_c_stops_a_run_at_once_and_cleanly(tmp_path):
          str(out), "--no-store"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while not (out / "long").exists() or not any((out / "long").iterdir()):
+    while not any(any(d.iterdir()) for d in out.glob(".long.*.building")):  # built aside
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
         time.sleep(0.2)
     time.sleep(1.5)
@@ -227,8 +233,12 @@ def test_ctrl_c_stops_a_run_at_once_and_cleanly(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and time.monotonic() - t0 < 10
-    assert "Traceback" not in err and err.strip().splitlines()[-1] == "Interrupted."
-    assert sorted(p.name for p in (out / "long").iterdir()) == ["landmarks.jsonl"]
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (f"Interrupted: no result in {out / 'long'}; what "
+                                            f"was done is in {out / 'long.incomplete'}.")
+    # never a mix: no result folder, the part done marked incomplete, nothing else left
+    assert sorted(p.name for p in out.iterdir()) == ["long.incomplete"]
+    assert sorted(p.name for p in (out / "long.incomplete").iterdir()) == ["landmarks.jsonl"]
     def running(pid: str) -> bool:  # a zombie waiting for init has finished
         try:
             return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"

@@ -4,7 +4,6 @@ forget; ``posecheck people`` and ``--rename``; a report never mixes people."""
 from __future__ import annotations
 
 import io
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,15 +13,7 @@ from test_store import START, make_summary
 
 from posecheck.store import DEFAULT_PERSON, PERSON_ENV_VAR, Store
 
-
-@pytest.fixture(autouse=True)
-def berlin_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    monkeypatch.delenv(PERSON_ENV_VAR, raising=False)
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("berlin_time")
 
 
 @pytest.fixture
@@ -146,7 +137,21 @@ def test_live_stores_for_the_person_given(tmp_path: Path, capsys: pytest.Capture
     monkeypatch.setenv(PERSON_ENV_VAR, "Dora")
     args = build_parser().parse_args(["live", "--headless"])
     assert args.person is None  # the flag's default; $POSECHECK_PERSON is read at run time
-    cmd_live._store(make_summary(kind="live"), str(tmp_path / "h.sqlite3"), "Dora")
+    cmd_live._store(make_summary(kind="live"), str(tmp_path / "h.sqlite3"), "Dora", tmp_path)
     assert "for Dora" in capsys.readouterr().err
     with Store.open(tmp_path / "h.sqlite3") as store:
         assert [p.name for p in store.people()] == ["Dora"]
+
+
+def test_report_each_person_writes_one_page_per_person(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "reports"
+    code, out, _ = run_cli(["report", "--db", str(db), "--each-person", str(folder)], capsys)
+    assert code == 0 and "Anna, 3 session(s)" in out and "Ben, 2 session(s)" in out
+    anna, ben = (folder / "anna.html").read_text("utf-8"), (folder / "ben.html").read_text("utf-8")
+    assert "anna_0.mp4" in anna and "ben_" not in anna and "Ben" not in anna
+    assert "ben_0.mp4" in ben and "anna" not in ben.lower()
+    code, _, err = run_cli(["report", "--db", str(db), "--each-person", str(folder),
+                            "--person", "Ben"], capsys)  # fmt: skip
+    assert_one_error_line(code, err, "--each-person")

@@ -141,3 +141,16 @@ def test_csv_of_the_previous_release_imports_to_the_default_person(tmp_path: Pat
     with Store.open(tmp_path / "b.sqlite3") as other:
         assert import_csv(other, io.StringIO(old.getvalue())).added == 1
         assert [p.name for p in other.people()] == [DEFAULT_PERSON]
+
+
+def test_report_of_a_migrated_history_says_what_older_sessions_lack(tmp_path: Path) -> None:
+    from posecheck.report_html import render_html
+
+    db = tmp_path / "old.sqlite3"
+    shutil.copy(FIXTURE, db)
+    with Store.open(db) as store:
+        page = render_html(store.sessions(person=DEFAULT_PERSON))
+    assert "Hip rotation progress: me" in page
+    assert "not recorded (the session was stored by an older posecheck" in page
+    assert "stored by an older posecheck that did not record the camera set-up" in page
+    assert "Camera set-up changed" not in page

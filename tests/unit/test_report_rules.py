@@ -6,7 +6,6 @@ zone named, no machine paths, per-session end range and range gained over holds.
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,17 +15,9 @@ from clinic import MONDAY, make_clinic, side, summary
 from posecheck.report import arcs, build_series, side_pairs, trend
 from posecheck.report_html import render_html
 from posecheck.report_plots import time_limits
-from posecheck.store import PERSON_ENV_VAR, SessionRecord, Store
+from posecheck.store import SessionRecord, Store
 
-
-@pytest.fixture(autouse=True)
-def berlin_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    monkeypatch.delenv(PERSON_ENV_VAR, raising=False)
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("berlin_time")
 
 
 def stored(tmp_path: Path, summaries: list[dict], person: str = "Anna") -> list[SessionRecord]:
@@ -156,4 +147,22 @@ def test_clinic_reports_keep_clients_apart(tmp_path: Path) -> None:
                 assert other not in page and f"{first_name}_" not in page
     assert "lags by 16.0°" in pages["Anna Berg"]
     assert "Camera set-up changed" in pages["Ben Okafor"]
-    assert "No session (and no day) measured both sides" in pages["Ben Okafor"]
+    assert "No session (and no day) has both sides doing" in pages["Ben Okafor"]
+
+
+def test_a_side_that_did_not_hold_the_stretch_is_not_compared(tmp_path: Path) -> None:
+    resting = {**side(1.5, 0), "holds": [], "total_hold_s": 0.0}  # sat still: 1.5° peak
+    sessions = stored(tmp_path, [
+        summary(MONDAY, {IR: {"left": resting, "right": side(30.0, 30)}}, name="right_only"),
+    ])  # fmt: skip
+    assert side_pairs(build_series(sessions)[IR]) == []
+    page = render_html(sessions)
+    assert "lags by" not in page and "has both sides doing" in page
+
+
+def test_a_stiff_side_without_a_hold_is_still_compared(tmp_path: Path) -> None:
+    stiff = {**side(12.0, 0), "holds": [], "total_hold_s": 0.0}  # tried, never reached 20°
+    sessions = stored(tmp_path, [
+        summary(MONDAY, {IR: {"left": stiff, "right": side(30.0, 30)}}, name="stiff_left"),
+    ])  # fmt: skip
+    assert "the left side lags by 18.0°" in render_html(sessions)

@@ -83,7 +83,7 @@ def test_neutral_offset_is_taken_before_the_first_hold_and_subtracted():
     without = run(Session([IR], neutral=False), frames)["sides"]["left"]
     assert with_neutral["neutral_offset_deg"] == pytest.approx(6.0, abs=0.5)
     assert with_neutral["peak_internal_deg"] == pytest.approx(25.0, abs=1.0)
-    assert with_neutral["peak_rotation_raw_deg"] == pytest.approx(31.0, abs=1.0)
+    assert with_neutral["peak_rotation_uncorrected_deg"] == pytest.approx(31.0, abs=1.0)
     assert without["peak_internal_deg"] == pytest.approx(31.0, abs=1.0)
     assert without["neutral_offset_deg"] == 0.0
 
@@ -159,9 +159,10 @@ def test_neutral_offset_applies_to_frames_seen_before_it_was_taken():
     # the smoother's decay from 11° to 6° is still inside the 2 s still window: ~6.4°
     offset = left["neutral_offset_deg"]
     assert offset == pytest.approx(6.0, abs=0.6)
-    assert left["peak_rotation_raw_deg"] == pytest.approx(11.0, abs=0.5)
-    assert left["peak_internal_deg"] == pytest.approx(left["peak_rotation_raw_deg"] - offset)
-    assert left["peak_measured_deg"] == pytest.approx(left["peak_rotation_raw_deg"] - offset)
+    assert left["peak_rotation_uncorrected_deg"] == pytest.approx(11.0, abs=0.5)
+    uncorrected = left["peak_rotation_uncorrected_deg"]
+    assert left["peak_internal_deg"] == pytest.approx(uncorrected - offset)
+    assert left["peak_measured_deg"] == pytest.approx(uncorrected - offset)
     assert left["peak_measured_deg"] < 6.0
 
 
