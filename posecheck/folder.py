@@ -96,7 +96,7 @@ class FrameWriters:
             self.landmarks.close()
             files.append(self.out_dir / "landmarks.jsonl")
         if self.mot is not None:
-            files.append(self.mot.close())
+            files.append(self.mot.close(offsets))
         return files
 
     def abort(self) -> None:

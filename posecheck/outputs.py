@@ -360,10 +360,18 @@ class MotWriter:
         self.name = name or self.path.stem
         self.times: list[float] = []
         self.rows: list[list[float]] = []
+        # rows from add() hold the rotation before the neutral offset: row -> offsets then
+        self._frame_offsets: dict[int, dict[str, float]] = {}
+        self._offsets: Mapping[tuple[str, str], float] | None = None
 
     def add(self, result: FrameResult) -> None:
-        """Add one frame."""
-        self.add_row(result.t, mot_row(result))
+        """Add one frame (its rotation kept uncorrected until :meth:`close` corrects it)."""
+        row = mot_row(result)
+        offsets = {side: result.neutral_offset_deg.get(side, 0.0) for side in SIDES}
+        for side, sfx in (("left", "l"), ("right", "r")):
+            row[MOT_COLUMNS.index(f"hip_rotation_{sfx}")] += offsets[side]
+        self.add_row(result.t, row)
+        self._frame_offsets[len(self.rows) - 1] = offsets
 
     def add_row(self, t: float, values: Sequence[float]) -> None:
         """Add one row: ``t`` seconds and one value per :data:`MOT_COLUMNS` (degrees)."""
@@ -381,13 +389,23 @@ class MotWriter:
                   "Angles are in degrees. Written by posecheck from monocular video.\n\n"
                   "endheader\n")
         out.write("\t".join(("time", *MOT_COLUMNS)) + "\n")
-        for t, row in zip(self.times, self.rows, strict=True):
-            cells = [f"{t:.6f}"] + ["NaN" if math.isnan(v) else f"{v:.6f}" for v in row]
+        for i, (t, row) in enumerate(zip(self.times, self.rows, strict=True)):
+            subtract = [0.0] * len(MOT_COLUMNS)
+            then = self._frame_offsets.get(i)
+            if then is not None:
+                for side, sfx in (("left", "l"), ("right", "r")):
+                    subtract[MOT_COLUMNS.index(f"hip_rotation_{sfx}")] = then[side] if (
+                        self._offsets is None) else self._offsets.get(("rotation_deg", side), 0.0)
+            cells = [f"{t:.6f}"] + ["NaN" if math.isnan(v) else f"{v - d:.6f}"
+                                    for v, d in zip(row, subtract, strict=True)]
             out.write("\t".join(cells) + "\n")
         return out.getvalue()
 
-    def close(self) -> Path:
-        """Write the file atomically; returns its path."""
+    def close(self, offsets: Mapping[tuple[str, str], float] | None = None) -> Path:
+        """Write the file atomically; returns its path. ``offsets``: (measure, side) -> the
+        session's final neutral offsets, subtracted from every frame's rotation (as in the
+        summary and frames.csv); None: the offset each frame had."""
+        self._offsets = offsets
         return atomic_write_text(self.path, self.text())
 
     def __enter__(self) -> MotWriter:

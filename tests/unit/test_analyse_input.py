@@ -458,9 +458,12 @@ def test_frames_csv_plot_and_summary_show_one_corrected_number(tmp_path: Path, m
 
     monkeypatch.setattr(posecheck.plots, "plot_angles", spy)
     out = tmp_path / "bend"
-    result = analyse_file(path, out, opts(tmp_path, stretch=stretch))
+    result = analyse_file(path, out, opts(tmp_path, stretch=stretch, mot=True))
     assert result.ok, result.error
     summary = result.summary
+    from posecheck.outputs import read_mot
+
+    _, mot_columns, mot = read_mot(out / "angles.mot")
     with (out / "frames.csv").open() as fh:
         rows = list(csv.DictReader(fh))
 
@@ -487,6 +490,10 @@ def test_frames_csv_plot_and_summary_show_one_corrected_number(tmp_path: Path, m
                            if r[f"{side}_measured_deg"] != "" else np.nan for r in rows])
         np.testing.assert_allclose(plotted["rotation"][side], column, atol=2e-3)
         np.testing.assert_allclose(plotted["t"], [float(r["t"]) for r in rows], atol=1e-4)
+        # the OpenSim file holds the same corrected rotation in every row
+        every = np.array([cell(r, f"{side}_rotation_deg") for r in rows])
+        np.testing.assert_allclose(mot[:, mot_columns.index(f"hip_rotation_{side[0]}")],
+                                   every, atol=2e-3)
         # a rotation value only where its own (smoothed) knee flexion meets the gate
         gated = [r for r in rows if r[f"{side}_rotation_deg"] != ""]
         assert gated and all(float(r[f"{side}_knee_flexion_deg"]) >= 45.0 for r in gated)
