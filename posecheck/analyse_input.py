@@ -34,6 +34,7 @@ import numpy as np
 
 from posecheck.errors import PosecheckError
 from posecheck.folder import FrameWriters, plot
+from posecheck.landmarks import SIDES
 from posecheck.session import Session
 from posecheck.stretches import Stretch, get_stretch, load_catalogue
 
@@ -170,7 +171,9 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
             est.reset()  # fresh tracking and timestamps for this video
         try:
             outputs = FrameWriters(out_dir, mot=options.mot, landmarks=True,
-                                   gate_rotation=_gated(session))
+                                   gate_rotation=_gated(session),
+                                   measure=session.primary.measure,
+                                   direction=session.primary.direction)
             run = _Run(session, outputs, "video", source.fps,
                        {"name": est.model.name, "sha256": est.model.sha256})
             render = frames = None
@@ -183,7 +186,7 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
                     result = session.update(est.detect(frame.image, frame.t))
                     outputs.frame(result)
                     if render is not None:
-                        render.put((frame.image, result))
+                        render.put((frame.image, result, overlay_info(session)))
                     bar.update(1)
                 if render is not None:
                     render.finish()
@@ -205,26 +208,53 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
     return run
 
 
+def overlay_info(session: Session) -> Any:
+    """The overlay's context now: the stretch (None: both rotations, with their targets)
+    and the best values so far, the session's own (what the summary will hold)."""
+    from posecheck.render import OverlayInfo
+
+    if len(session.stretches) == 1:
+        st = session.primary
+        return OverlayInfo(stretch=st, mirrored=False,
+                           best_deg={side: session.best_deg(st.id, side) for side in SIDES})
+    rot = {st.direction: st for st in session.stretches if st.measure == "rotation_deg"}
+    if 1 not in rot or -1 not in rot:
+        return OverlayInfo(stretch=session.primary, mirrored=False)
+
+    def best(direction: int, side: str) -> float | None:
+        v = session.best_deg(rot[direction].id, side)
+        return None if v is None else max(0.0, v)
+
+    def held(side: str) -> float:  # the IR or the ER hold going on now
+        t = session.t_last or 0.0
+        return max((session.pairs[(st.id, side)].tracker.elapsed_s(t)
+                    for st in rot.values() if session.pairs[(st.id, side)].tracker.holding),
+                   default=0.0)
+
+    ir, er = (session.pairs[(rot[d].id, SIDES[0])].threshold_deg for d in (1, -1))
+    return OverlayInfo(stretch=None, mirrored=False, rotation_targets=(ir, er),
+                       best_rotation={s: (best(1, s), best(-1, s)) for s in SIDES},
+                       hold_s={s: held(s) for s in SIDES})
+
+
 def _video_writer(out_dir: Path, source: Any, session: Session) -> Any:
-    """A :class:`posecheck.threads.Consumer` that shrinks each (full-size image, result) to
-    :func:`video_size`, draws the overlay and encodes it; ``finish`` closes the file,
-    ``abandon`` discards it. (Drawing on and encoding full-size phone frames would cost more
-    than the pose inference.)"""
+    """A :class:`posecheck.threads.Consumer` that shrinks each (full-size image, result,
+    overlay info) to :func:`video_size`, draws the overlay and encodes it; ``finish``
+    closes the file, ``abandon`` discards it. (Drawing on and encoding full-size phone
+    frames would cost more than the pose inference.)"""
     from posecheck.outputs import VideoSink
-    from posecheck.render import Annotator, OverlayInfo
+    from posecheck.render import Annotator
     from posecheck.threads import Consumer
 
     size = video_size(source.size)
     annotator = Annotator()
-    info = OverlayInfo(stretch=session.primary if len(session.stretches) == 1 else None,
-                       mirrored=False)
     sink = VideoSink(out_dir / "annotated.mp4", source.fps or 30.0, size)
 
     def handle(item: Any) -> None:
         if item is None:
             sink.close()
             return
-        image, result = item
+        image, result, info = item
         sink.write(annotator.annotate(shrink(image, size), result, info), result.t)
 
     class _Writer(Consumer):
@@ -255,7 +285,8 @@ def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
         raise LandmarkFileError(f"{path} contains no frames")
     session = _new_session(options)
     writers = FrameWriters(out_dir, mot=options.mot, landmarks=False,
-                           gate_rotation=_gated(session))
+                           gate_rotation=_gated(session), measure=session.primary.measure,
+                           direction=session.primary.direction)
     run = _Run(session, writers, "landmarks", None)
     bar = _progress(path, None, options.progress)
     try:
@@ -302,7 +333,7 @@ def _analyse(path: Path, out_dir: Path, options: AnalyseOptions, estimator: Any
     else:
         run = _run_video(path, out_dir, options, estimator)
     run.session.finish()
-    files = run.outputs.finish() + run.files
+    files = run.outputs.finish(run.session.neutral_offsets()) + run.files
     summary = _summary(path, run, started)
     files.append(plot(out_dir, run.outputs.series, run.session, summary))
     files.append(write_summary(out_dir / "summary.json", summary))

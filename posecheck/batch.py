@@ -16,13 +16,16 @@ model loaded once and reused for its next files). Must not print or exit: the CL
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import multiprocessing.util
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,8 @@ from posecheck.analyse_input import (
     new_estimator,
 )
 from posecheck.landmarks import SIDES
+from posecheck.plots import measured_label
+from posecheck.stretches import load_catalogue
 from posecheck.summary import deg_text
 
 
@@ -122,7 +127,7 @@ def analyse_into(path: Path, out_dir: Path, options: AnalyseOptions,
         return InputResult(path, out_dir, error=f"Cannot create the result folder {out_dir}: "
                            f"{exc.strerror or exc}")
     try:
-        result = analyse_file(path, build, options, estimator)
+        return _finish(analyse_file(path, build, options, estimator), build, out_dir)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as one (the CLI)
         stop = Interrupted(_keep_part(build, out_dir))
         stop.exit_status = int(getattr(exc, "exit_status", 130))
@@ -130,6 +135,10 @@ def analyse_into(path: Path, out_dir: Path, options: AnalyseOptions,
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
+
+
+def _finish(result: InputResult, build: Path, out_dir: Path) -> InputResult:
+    """Swap a result in, or keep a failed input's part aside."""
     if result.summary is None:  # failed: the previous result stays, a part is kept aside
         note = _keep_part(build, out_dir)
         result = _moved(result, build, out_dir, files=False)
@@ -141,8 +150,8 @@ def analyse_into(path: Path, out_dir: Path, options: AnalyseOptions,
         _swap_in(build, out_dir)
     except OSError as exc:
         shutil.rmtree(build, ignore_errors=True)
-        return InputResult(path, out_dir, error=f"Cannot replace the result folder {out_dir}: "
-                           f"{exc.strerror or exc}")
+        return replace(result, summary=None, files=(), error=(
+            f"Cannot replace the result folder {out_dir}: {exc.strerror or exc}"))
     return _moved(result, build, out_dir)
 
 
@@ -174,6 +183,8 @@ def _swap_in(build: Path, out_dir: Path) -> None:
 
 def _keep_part(build: Path, out_dir: Path) -> str:
     """Move an interrupted input's files to ``<out_dir>.incomplete``; what to tell."""
+    if not build.exists():  # interrupted after the swap: the new result is complete
+        return f"the new result in {out_dir} is complete."
     kept = f"the previous result in {out_dir} is untouched" if out_dir.is_dir() \
         else f"no result in {out_dir}"
     part = out_dir.with_name(out_dir.name + INCOMPLETE)
@@ -245,12 +256,74 @@ def _init_worker(options: AnalyseOptions) -> None:
     _WORKER_MODEL = _SharedModel(options)
     # closed when the worker exits, before MediaPipe's own threads are shut down
     multiprocessing.util.Finalize(None, _WORKER_MODEL.close, exitpriority=10)
+    signal.signal(signal.SIGINT, _note_stop)  # between inputs: remember, do not raise
+    from posecheck.pose import LOG_ENV_VAR
+
+    if not os.environ.get(LOG_ENV_VAR):  # results and errors come back through the pool;
+        devnull = os.open(os.devnull, os.O_WRONLY)  # MediaPipe's native log lines (e.g.
+        os.dup2(devnull, 2)  # of a first inference cut by Ctrl-C) would only add noise
+        os.close(devnull)
+
+
+_STOP_REQUESTED = False  # a worker got Ctrl-C while it was between inputs
+
+
+def _note_stop(signum: int, frame: Any) -> None:
+    global _STOP_REQUESTED
+    _STOP_REQUESTED = True
+
+
+def _raise_once(signum: int, frame: Any) -> None:
+    """During an input: the first SIGINT stops it; later ones (the parent repeats it) must
+    not cut the moving of its part aside."""
+    _note_stop(signum, frame)
+    signal.signal(signal.SIGINT, _note_stop)
+    raise KeyboardInterrupt
 
 
 def _analyse_job(args: tuple[Path, Path, AnalyseOptions]) -> InputResult:
+    """One input in a worker. Workers start with SIGINT ignored (:func:`_sigint_ignored`):
+    a Ctrl-C to the process group must not hit one in its imports or while it waits for
+    work (a traceback each); during an input it stops it like in a one-process run."""
     path, out_dir, options = args
-    estimator = _WORKER_MODEL.for_input(path) if _WORKER_MODEL is not None else None
-    return analyse_into(path, out_dir, options, estimator)
+    if _STOP_REQUESTED:
+        raise KeyboardInterrupt(f"{path} was not started")
+    signal.signal(signal.SIGINT, _raise_once)
+    try:
+        estimator = _WORKER_MODEL.for_input(path) if _WORKER_MODEL is not None else None
+        return analyse_into(path, out_dir, options, estimator)
+    finally:
+        signal.signal(signal.SIGINT, _note_stop)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while worker processes start, so they start ignoring it (an inherited
+    "ignore" survives the start of a new interpreter; a blocked mask does not). A Ctrl-C
+    in these milliseconds is lost; pressing it again works."""
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _stop_workers(pool: Any, futures: Iterable[Any], timeout_s: float = 30.0) -> None:
+    """Ctrl-C (or SIGTERM) in this process: stop the inputs in progress the same way (each
+    keeps its previous result and moves its part aside), drop those not started. SIGINT is
+    repeated until they are done: a worker still starting ignores it."""
+    from concurrent.futures import wait
+
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown drops them
+    pool.shutdown(wait=False, cancel_futures=True)
+    pending = [f for f in futures if not f.done()]
+    deadline = time.monotonic() + timeout_s
+    while pending and time.monotonic() < deadline:
+        for proc in procs:
+            if proc.is_alive():
+                with contextlib.suppress(OSError):
+                    os.kill(proc.pid, signal.SIGINT)
+        pending = list(wait(pending, timeout=0.5).not_done)
 
 
 def cores() -> int:
@@ -305,41 +378,78 @@ def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseO
     results: dict[int, InputResult] = {}
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                              initargs=(opts,)) as pool:
-        futures = {pool.submit(_analyse_job, (p, d, opts)): i
-                   for i, (p, d) in enumerate(zip(paths, dirs, strict=True))}
-        for fut in as_completed(futures):
-            i = futures[fut]
-            try:
-                results[i] = fut.result()
-            except BrokenProcessPool:
-                results[i] = InputResult(paths[i], dirs[i], error=(
-                    f"{paths[i]}: the worker process analysing it died (out of memory, or "
-                    "a crash in the decoder or the pose model); try again with --jobs 1"))
-            if on_result is not None:
-                on_result(results[i])
+        with _sigint_ignored():  # the workers start here
+            futures = {pool.submit(_analyse_job, (p, d, opts)): i
+                       for i, (p, d) in enumerate(zip(paths, dirs, strict=True))}
+        try:
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except BrokenProcessPool:
+                    results[i] = InputResult(paths[i], dirs[i], error=(
+                        f"{paths[i]}: the worker process analysing it died (out of memory, "
+                        "or a crash in the decoder or the pose model); try again with "
+                        "--jobs 1"))
+                except KeyboardInterrupt as exc:  # only that worker got a Ctrl-C
+                    results[i] = InputResult(paths[i], dirs[i], error=(
+                        f"{paths[i]}: interrupted; {exc}" if str(exc) else
+                        f"{paths[i]}: interrupted"))
+                if on_result is not None:
+                    on_result(results[i])
+        except KeyboardInterrupt:
+            _stop_workers(pool, futures)
+            raise
     return [results[i] for i in range(len(paths))]
 
 
 # ------------------------------------------------------------------------- reporting
+def _neutral_text(summary: dict[str, Any]) -> str:
+    """E.g. ``neutral L +2.1° at 2.0 s, R none`` (the offset subtracted, when it was taken)."""
+    parts = []
+    for side in SIDES:
+        info = summary.get("neutral", {}).get(side, {})
+        if info.get("captured") and info.get("t") is not None:
+            parts.append(f"{side[0].upper()} {info['offset_deg']:+.1f}\u00b0 at {info['t']:.1f} s")
+        else:
+            parts.append(f"{side[0].upper()} none")
+    return "neutral " + ", ".join(parts)
+
+
+def _without_name(error: str | None, path: Path) -> str:
+    """An error message without the file name it starts with (the line names it once)."""
+    text = error or "failed"
+    for prefix in (f"{path}: ", f"{path.name}: ", f"{path}", f"{path.name}"):
+        if text.startswith(prefix) and len(text) > len(prefix):
+            return text[len(prefix):].lstrip(": ")
+    return text
+
+
 def result_line(result: InputResult) -> str:
     """One line per input: frames, person frames, peak IR/ER per side, holds, output folder.
 
     E.g. ``cam01.mp4: 100 frames, person in 100; L peak IR 12°/ER 5°, R peak IR 3°/ER 8°;
-    0 holds -> posecheck-out/cam01/``; a failed input gives ``name: error: <why>``.
+    0 holds; neutral L +2.1° at 2.0 s, R none -> posecheck-out/cam01/``; a failed input
+    gives ``name: error: <why>``.
     """
     name = result.input.name
     s = result.summary
     if s is None:
-        return f"{name}: error: {result.error}"
+        return f"{name}: error: {_without_name(result.error, result.input)}"
+    stretch = load_catalogue().get(s.get("stretch") or "")
     sides = []
     for side in SIDES:
         d = s["sides"][side]
+        if stretch is not None and stretch.measure != "rotation_deg":  # e.g. deep-glute
+            sides.append(f"{side[0].upper()} peak {measured_label(stretch).removeprefix('hip ')}"
+                         f" {deg_text(d.get('peak_measured_deg'))}")
+            continue
         sides.append(f"{side[0].upper()} peak IR {deg_text(d.get('peak_internal_deg'))}"
                      f"/ER {deg_text(d.get('peak_external_deg'))}")
     holds = sum(len(s["sides"][side]["holds"]) for side in SIDES)
     line = (f"{name}: {s['frames']} frames, person in {s['frames_with_pose']}; "
-            f"{', '.join(sides)}; {holds} hold{'s' if holds != 1 else ''} -> "
-            f"{result.out_dir}{os.sep}")
+            f"{', '.join(sides)}; {holds} hold{'s' if holds != 1 else ''}; "
+            f"{_neutral_text(s)} -> {result.out_dir}{os.sep}")
     if result.note:
         line += f" (note: {result.note})"
     if result.error:

@@ -17,9 +17,9 @@ How it runs (docs/cluster.md):
   was run here); ``ray://HOST:PORT`` connects to a remote cluster through Ray Client;
   ``HOST:PORT`` (the address ``ray start --head`` prints) joins it directly. When this
   process has already called ``ray.init`` (tests), that runtime is used as it is.
-- One pose-model actor (:class:`Analyser`) per ``cpus_per_task`` CPUs of the cluster (at
-  most one per input), set up like a worker process of a local several-file run
-  (:mod:`posecheck.batch`): it loads the pose model once, with its first video, and
+- One pose-model actor (:class:`posecheck.cluster_actor.Analyser`) per ``cpus_per_task``
+  CPUs of the cluster (at most one per input), set up like a worker process of a local
+  several-file run (:mod:`posecheck.batch`): it loads the pose model once, with its first video, and
   analyses one input at a time with :func:`posecheck.batch.analyse_into` (the model reset
   for each, as locally): the same code, the same outputs. An input is one Ray task given
   to the next idle actor.
@@ -39,10 +39,13 @@ How it runs (docs/cluster.md):
 - Progress: one bar for the batch (inputs done / total, frames per second over all
   actors, polled from the actors twice a second), on stderr when ``options.progress``.
 
-Offline: for a local runtime the Ray dashboard is not started and usage statistics are
-disabled; Ray's remaining head process would still ask cloud metadata servers which cloud
-it runs on, so it is started with an unreachable local HTTP proxy (see :func:`_connect`).
-A cluster started by someone else is configured by them (docs/cluster.md).
+The actor's side (no Ray import) is :mod:`posecheck.cluster_actor`.
+
+Offline (:func:`start_local`): in the CLI's empty network namespace a local runtime gets
+the loopback device only; its dashboard is not started, usage statistics are disabled, and
+Ray's head process, which would still ask cloud metadata servers which cloud it runs on, is
+started with an unreachable local HTTP proxy. A cluster of other machines is configured by
+whoever runs it (docs/cluster.md).
 
 Must not print or exit (the CLI does that), except through the progress bar.
 """
@@ -54,7 +57,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -64,7 +66,7 @@ from typing import Any
 
 from posecheck.analyse_input import AnalyseOptions, InputResult
 from posecheck.batch import output_dirs
-from posecheck.errors import ConfigError
+from posecheck.errors import ConfigError, PosecheckError
 
 INSTALL_HINT = "--cluster needs Ray, which is not installed: pip install 'posecheck[cluster]'"
 DEFAULT_CPUS_PER_TASK = 2  # the pose model process and the decoding/drawing threads
@@ -126,121 +128,7 @@ def import_ray() -> Any:
     return ray
 
 
-# --------------------------------------------------------------------------- worker side
-class Cancelled(KeyboardInterrupt):
-    """Raised inside an actor's analysis when the driver asked it to stop: to the pipeline
-    it is a Ctrl-C (:func:`posecheck.batch.analyse_into` keeps the part done aside)."""
-
-
-class _Counted:
-    """A pose estimator that counts the poses it returns and stops when asked.
-
-    Wraps a :class:`posecheck.pose.PoseEstimator` (``detect``, ``reset``, ``model``, as
-    :func:`posecheck.analyse_input.analyse_file` uses it). ``counter`` is a one-element
-    list (frames so far); ``stop`` an Event that makes the next call raise
-    :class:`Cancelled`: the pipeline then stops the input exactly as on Ctrl-C in a
-    local run.
-    """
-
-    def __init__(self, est: Any, counter: list[int], stop: threading.Event) -> None:
-        self._est, self._counter, self._stop = est, counter, stop
-        self.model = est.model
-
-    def reset(self) -> None:
-        self._est.reset()
-
-    def detect(self, image_rgb: Any, t: float = 0.0) -> Any:
-        if self._stop.is_set():
-            raise Cancelled("stopped by the driver")
-        pose = self._est.detect(image_rgb, t)
-        self._counter[0] += 1
-        return pose
-
-
-class Analyser:
-    """The pose-model actor: analyses one input at a time (made a Ray actor at run time).
-
-    Set up as a worker process of a local several-file run (:mod:`posecheck.batch`): one
-    decoder and one OpenCV thread, one pose model loaded with the first video and reused,
-    reset, for every later one. ``cwd``: the driver's working folder, used here when this
-    node has it (relative input paths then mean the same files). Two calls may run at once
-    (``max_concurrency=2``): :meth:`analyse` and a :meth:`poll` or :meth:`stop`.
-    """
-
-    def __init__(self, cwd: str, options: AnalyseOptions) -> None:
-        import cv2
-
-        from posecheck.batch import _SharedModel
-
-        with contextlib.suppress(OSError):
-            os.chdir(cwd)
-        cv2.setNumThreads(1)  # as batch._init_worker does for its processes (video decoding
-        # uses one FFmpeg thread everywhere)
-        self._model = _SharedModel(options)
-        self._frames = [0]
-        self._stop = threading.Event()
-
-    def analyse(self, path: Path, out_dir: Path, options: AnalyseOptions, collect: bool
-                ) -> tuple[InputResult, dict[str, bytes] | None, dict[str, Any]]:
-        """Analyse ``path`` into ``out_dir`` (or, with ``collect``, into a temporary folder
-        whose files are returned as ``{relative name: bytes}``); also returns facts about
-        this worker (host, pid, the identity of its pose model) for the driver."""
-        import socket
-
-        from posecheck.batch import Interrupted, analyse_into
-
-        self._stop.clear()
-        model = self._model.for_input(path)  # loaded once, by the first video
-        est = None if model is None else _Counted(model, self._frames, self._stop)
-        tmp = Path(tempfile.mkdtemp(prefix="posecheck-cluster-")) if collect else None
-        target = tmp / out_dir.name if tmp is not None else out_dir
-        try:
-            try:
-                result = analyse_into(path, target, options, est)
-            except Interrupted as exc:  # stopped by the driver: a result saying so
-                why = f"{path}: interrupted; " + (str(exc) if tmp is None else
-                                                  "its part was dropped on the worker.")
-                result = InputResult(path, out_dir, error=why)
-            if result.summary is not None and result.summary.get("kind") == "landmarks":
-                self._frames[0] += int(result.summary["frames"])  # no model, no count
-            files = None
-            if tmp is not None:
-                files = {p.relative_to(target).as_posix(): p.read_bytes()
-                         for p in sorted(target.rglob("*")) if p.is_file()}
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-        info = {"host": socket.gethostname(), "pid": os.getpid(), "frames": self._frames[0],
-                "model": None if model is None else id(model)}
-        return result, files, info
-
-    def poll(self) -> int:
-        """Frames analysed by this actor so far (all inputs)."""
-        return self._frames[0]
-
-    def stop(self) -> None:
-        """Make the running analysis abandon its input at the next frame."""
-        self._stop.set()
-
-
 # --------------------------------------------------------------------------- driver side
-@contextlib.contextmanager
-def _stderr_to_devnull() -> Iterator[None]:
-    """File descriptor 2 pointed at /dev/null for the block (``POSECHECK_RAY_LOGS=1``: not)."""
-    if os.environ.get("POSECHECK_RAY_LOGS"):
-        yield
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def start_local(num_cpus: int | None = None) -> None:
     """Start a Ray runtime on this machine for this process (``num_cpus``: default all
     cores), offline: no dashboard, no usage statistics, no cloud metadata requests (see
@@ -248,6 +136,7 @@ def start_local(num_cpus: int | None = None) -> None:
     import logging
 
     from posecheck.offline import ENV_CUT, loopback_up
+    from posecheck.pose import _native_stderr_silenced
 
     ray = import_ray()
     extra: dict[str, Any] = {}
@@ -260,7 +149,9 @@ def start_local(num_cpus: int | None = None) -> None:
     os.environ.update(_OFFLINE_ENV)  # inherited by the processes Ray starts
     try:
         # address="local": always a new runtime, never a cluster `ray start` left here
-        with _stderr_to_devnull():  # Ray's C++ start-up notes; failures are exceptions
+        # Ray's C++ start-up notes to fd 2, silenced as MediaPipe's are (set
+        # POSECHECK_MEDIAPIPE_LOGS=1 to see them); failures still come as exceptions
+        with _native_stderr_silenced():
             ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
                      log_to_driver=False, logging_level=logging.ERROR, **extra)
     finally:
@@ -381,6 +272,8 @@ class ClusterBatch:
                 raise ConfigError(f"No node of the Ray cluster has "
                                   f"{self.cluster.cpus_per_task} CPUs for one pose model; "
                                   "use a smaller --cluster-cpus-per-task.")
+            from posecheck.cluster_actor import Analyser
+
             actor_cls = ray.remote(num_cpus=self.cluster.cpus_per_task, max_restarts=-1,
                                    max_task_retries=0, max_concurrency=2)(Analyser)
             cwd = os.getcwd()
@@ -507,7 +400,13 @@ class ClusterBatch:
         else:
             self.workers[i] = info
             self._count(k, int(info["frames"]))
-            return self._place(result, files, i), True
+            try:
+                return self._place(result, files, i), True
+            except (PosecheckError, OSError) as exc:  # the collected files cannot be written
+                why = getattr(exc, "strerror", None) or str(exc)
+                return InputResult(self.paths[i], self.dirs[i], error=(
+                    f"{self.paths[i]}: analysed, but its outputs cannot be written here: "
+                    f"{why}")), True
         if self.attempts[i] < ATTEMPTS:
             return None, actor_ok
         return InputResult(self.paths[i], self.dirs[i], error=(
@@ -517,13 +416,9 @@ class ClusterBatch:
                ) -> InputResult:
         """``result`` as seen from here: its folder named as locally, collected files
         written under it, and a note when it needed a second try."""
-        from posecheck.outputs import atomic_write_bytes
-
         out = self.dirs[i]
-        written = result.files
         if files is not None:
-            written = tuple(atomic_write_bytes(out / name, data)
-                            for name, data in files.items())
+            written = _write_collected(out, files)
         else:
             written = tuple(out / Path(f).relative_to(self._target(i)) for f in result.files)
         note = result.note
@@ -582,6 +477,36 @@ class ClusterBatch:
         if len(told) < len(running):
             told.append(f"{len(running) - len(told)} input(s) stopped with their worker")
         return " ".join(t for t in told if t)
+
+
+def _write_collected(out_dir: Path, files: dict[str, bytes]) -> tuple[Path, ...]:
+    """Write an input's collected files as a local run would: the result folder built
+    aside and swapped in whole (:func:`posecheck.batch._swap_in`), a part done into
+    ``NAME.incomplete``. Returns the result's files."""
+    from posecheck.batch import _swap_in
+    from posecheck.outputs import atomic_write_bytes
+
+    name = out_dir.name
+    result = {k.split("/", 1)[1]: v for k, v in files.items() if k.startswith(f"{name}/")}
+    part = {k.split("/", 1)[1]: v for k, v in files.items()
+            if k.startswith(f"{name}.incomplete/")}
+    if part:
+        aside = out_dir.with_name(f"{name}.incomplete")
+        shutil.rmtree(aside, ignore_errors=True)
+        for rel, data in part.items():
+            atomic_write_bytes(aside / rel, data)
+    if not result:
+        return ()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".building", dir=out_dir.parent))
+    try:
+        for rel, data in result.items():
+            atomic_write_bytes(build / rel, data)
+        _swap_in(build, out_dir)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return tuple(out_dir / rel for rel in result)
 
 
 def _remove_leftovers(out_dir: Path, since: float) -> None:

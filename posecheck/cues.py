@@ -4,8 +4,9 @@ Beeps are numpy sine tones, one distinct pattern per cue (:data:`CUES`), played 
 ``sounddevice`` without blocking the caller. ``sounddevice`` is imported lazily, inside
 :func:`make_cue_player`, because its import raises ``OSError`` on a machine without the
 PortAudio library. Then the player degrades: a terminal bell ("\\a") when stdout is a
-terminal, else silence, and it says why in ``.reason`` ("sound off: PortAudio not found")
-so the UI can show it. ``play()`` never raises. Must not import mediapipe, cv2 or matplotlib.
+terminal, else silence, and it says why, and how to get PortAudio, in ``.reason`` ("sound
+off: PortAudio not found (Debian/Ubuntu: sudo apt install libportaudio2)") so the UI can
+show it. ``play()`` never raises. Must not import mediapipe, cv2 or matplotlib.
 
 API::
 
@@ -150,6 +151,10 @@ def _fallback(reason: str, stream: TextIO) -> CuePlayer:
     return SilentPlayer(reason)
 
 
+#: What the user is told when PortAudio is missing, with how to get it (README: Sound).
+PORTAUDIO_MISSING = "PortAudio not found (Debian/Ubuntu: sudo apt install libportaudio2)"
+
+
 def make_cue_player(enabled: bool, *, stream: TextIO | None = None) -> CuePlayer:
     """A cue player: real beeps when possible, else a bell or silence; never raises.
 
@@ -163,7 +168,7 @@ def make_cue_player(enabled: bool, *, stream: TextIO | None = None) -> CuePlayer
         import sounddevice as sd
     except OSError as exc:  # raised by sounddevice itself when libportaudio is missing
         text = str(exc)
-        why = "PortAudio not found" if "portaudio" in text.lower() else text
+        why = PORTAUDIO_MISSING if "portaudio" in text.lower() else text
         return _fallback(f"sound off: {why}", out)
     except ImportError:
         return _fallback("sound off: the sounddevice package is not installed", out)

@@ -10,9 +10,14 @@ Threads:
 - the main thread draws and shows the newest result and reads keys (OpenCV GUI calls must
   stay on the main thread); in ``headless`` mode it only waits.
 
-Keys: space pause, n next, s switch side, q / Esc quit. Ctrl-C, closing the window, or a
-camera that stops delivering frames all end the session normally: what was measured is
-returned (and saved by the caller).
+Keys: space pause, n next, s switch side, f full screen, q / Esc quit. Ctrl-C, closing the
+window, or a camera that stops delivering frames all end the session normally: what was
+measured is returned (and saved by the caller).
+
+The window opens at the largest size that fits the screen with the camera's aspect
+(:func:`window_size`); every frame is scaled to the window's current size before the
+overlay is drawn, so the overlay is laid out for the window (and stays so when the user
+resizes it or presses f).
 
 No video is written unless ``record`` is given. Imports cv2 (through render and sources) and
 mediapipe (through pose) lazily from :func:`run_live`.
@@ -21,7 +26,6 @@ mediapipe (through pose) lazily from :func:`run_live`.
 from __future__ import annotations
 
 import dataclasses
-import math
 import queue
 import threading
 import time
@@ -36,7 +40,68 @@ from posecheck.routine import Routine, Step
 from posecheck.types import FrameResult, VideoFrame
 
 WINDOW = "posecheck"
-KEYS = {ord(" "): "pause", ord("n"): "next", ord("s"): "switch", ord("q"): "quit", 27: "quit"}
+KEYS = {ord(" "): "pause", ord("n"): "next", ord("s"): "switch", ord("q"): "quit", 27: "quit",
+        ord("f"): "fullscreen"}
+SCREEN_MARGIN = (40, 48)  # px kept free of the window: borders, title bar, a task bar
+DEFAULT_SCREEN = (1280, 720)  # when the screen size cannot be read
+
+
+def screen_size() -> tuple[int, int] | None:
+    """(width, height) of the screen in pixels, or None when it cannot be read.
+
+    X11 (``$DISPLAY``, through libX11 with ctypes) and Windows; None elsewhere.
+    """
+    import ctypes
+    import ctypes.util
+    import os
+    import sys
+
+    if sys.platform == "win32":  # pragma: no cover - not tested on this platform
+        user32 = ctypes.windll.user32  # type: ignore[attr-defined]
+        return int(user32.GetSystemMetrics(0)), int(user32.GetSystemMetrics(1))
+    if not os.environ.get("DISPLAY"):
+        return None
+    name = ctypes.util.find_library("X11")
+    if name is None:
+        return None
+    try:
+        x11 = ctypes.CDLL(name)
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        display = x11.XOpenDisplay(None)
+        if not display:
+            return None
+        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
+        x11.XDisplayWidth.argtypes = x11.XDisplayHeight.argtypes = [ctypes.c_void_p,
+                                                                     ctypes.c_int]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        screen = x11.XDefaultScreen(display)
+        size = int(x11.XDisplayWidth(display, screen)), int(x11.XDisplayHeight(display, screen))
+        x11.XCloseDisplay(display)
+    except (OSError, AttributeError):
+        return None
+    return size if size[0] > 0 and size[1] > 0 else None
+
+
+def window_size(frame: tuple[int, int], screen: tuple[int, int] | None) -> tuple[int, int]:
+    """The largest (width, height) with the frame's aspect that fits the screen (less
+    :data:`SCREEN_MARGIN`); :data:`DEFAULT_SCREEN` when the screen is unknown."""
+    sw, sh = screen or DEFAULT_SCREEN
+    fw, fh = frame
+    if fw <= 0 or fh <= 0:
+        return sw - SCREEN_MARGIN[0], sh - SCREEN_MARGIN[1]
+    scale = min((sw - SCREEN_MARGIN[0]) / fw, (sh - SCREEN_MARGIN[1]) / fh)
+    return max(1, round(fw * scale)), max(1, round(fh * scale))
+
+
+def fit(frame: tuple[int, int], area: tuple[int, int]) -> tuple[int, int]:
+    """The largest size with the frame's aspect inside ``area`` (both (width, height))."""
+    fw, fh = frame
+    aw, ah = area
+    if aw <= 0 or ah <= 0 or fw <= 0 or fh <= 0:
+        return frame
+    scale = min(aw / fw, ah / fh)
+    return max(1, round(fw * scale)), max(1, round(fh * scale))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +128,7 @@ class LiveStats:
     latencies: list[float] = dataclasses.field(default_factory=list)
     wall_s: float = 0.0
     stop_reason: str = ""
+    window: tuple[int, int] | None = None  # size of the last image shown, px
 
     @property
     def fps(self) -> float:
@@ -104,7 +170,8 @@ class LiveRunner:
         self._shared = _Shared()
         self.source: Any = None
         self.people_note: str | None = None
-        self.best: dict[tuple[str, str], float] = {}
+        # (stretch id, side) -> best corrected value of that step's measuring phase
+        self.best: dict[tuple[str, str], float | None] = {}
         self.counter: PeopleCounter | None = None
 
     # ------------------------------------------------------------ measuring thread
@@ -164,10 +231,9 @@ class LiveRunner:
         self.stats.frames += 1
         shared.fps_times.append(now)
         step = self.routine.step
-        for side, value in result.measured.items():
-            if value is not None and step is not None and side == step.side:
-                key = (step.stretch.id, side)
-                self.best[key] = max(self.best.get(key, -math.inf), value)
+        if step is not None:  # the number the summary and the history will store
+            key = (step.stretch.id, step.side)
+            self.best[key] = self.routine.session.best_deg(*key)
         n_people = max(getattr(estimator, "last_num_people", 1) or 0, self._people)
         self.people_note = (f"{n_people} people in view: following one (largest, most central)"
                             if n_people > 1 else None)
@@ -220,6 +286,7 @@ class LiveRunner:
             active_side=step.side if step else None,
             best_deg=best, fps=fps, mirrored=not self.options.headless,
             paused=self.routine.paused, countdown=self.routine.countdown_left(result.t),
+            instructions=self.routine.phase in ("setup", "neutral", "countdown"),
             people_note=self.people_note,
         )
 
@@ -228,14 +295,20 @@ class LiveRunner:
 
         shared = self._shared
         seen = 0
-        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        sized = full = False
         while not shared.done.is_set():
             with shared.lock:
                 latest, seq = shared.latest, shared.seq
             if latest is not None and seq != seen:
                 seen = seq
                 frame, result, _, _ = latest
-                image = annotator.annotate(frame.image, result, self.overlay_info(result))
+                if not sized:  # the first frame gives the aspect: open as large as fits
+                    cv2.resizeWindow(WINDOW, *window_size(frame.size, screen_size()))
+                    sized = True
+                image = self._window_image(cv2, frame)
+                image = annotator.annotate(image, result, self.overlay_info(result))
+                self.stats.window = (int(image.shape[1]), int(image.shape[0]))
                 cv2.imshow(WINDOW, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
                 self._latency(frame, time.monotonic())
             key = cv2.waitKey(5) & 0xFF
@@ -243,9 +316,26 @@ class LiveRunner:
             if command == "quit" or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
                 self.stats.stop_reason = "window closed" if command != "quit" else "quit"
                 break
-            if command:
+            if command == "fullscreen":
+                full = not full
+                cv2.setWindowProperty(WINDOW, cv2.WND_PROP_FULLSCREEN,
+                                      cv2.WINDOW_FULLSCREEN if full else cv2.WINDOW_NORMAL)
+            elif command:
                 shared.commands.put(command)
         cv2.destroyWindow(WINDOW)
+
+    @staticmethod
+    def _window_image(cv2: Any, frame: VideoFrame) -> Any:
+        """The frame scaled to the window's current image area (aspect kept)."""
+        try:
+            _, _, w, h = cv2.getWindowImageRect(WINDOW)
+        except cv2.error:
+            return frame.image
+        size = fit(frame.size, (w, h))
+        if size == frame.size:
+            return frame.image
+        inter = cv2.INTER_AREA if size[0] < frame.size[0] else cv2.INTER_LINEAR
+        return cv2.resize(frame.image, size, interpolation=inter)
 
     @property
     def _people(self) -> int:

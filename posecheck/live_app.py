@@ -22,6 +22,8 @@ from posecheck.stretches import Stretch
 from posecheck.summary import complete_summary, format_summary, utc_now_iso
 
 NORMAL_STOPS = ("routine finished", "quit", "source ended", "time limit")
+PHASE_WORDS = {"setup": "set-up", "neutral": "neutral reference", "countdown": "countdown",
+               "measure": "measuring", "done": "end"}
 
 
 def check_display() -> None:
@@ -57,8 +59,10 @@ class LiveApp:
     def __init__(self, *, stretches: Sequence[Stretch], sides: Sequence[str],
                  threshold: float | None, source: str, out_dir: Path, headless: bool,
                  record: Path | None, model: Path | None, sound: bool, neutral: bool,
-                 countdown_s: float, max_seconds: float | None = None) -> None:
+                 countdown_s: float, max_seconds: float | None = None,
+                 loop: bool = False) -> None:
         self.stretches = list(stretches)
+        self.loop = loop
         self.out_dir = out_dir
         self.options = LiveOptions(source=source, headless=headless, record=record,
                                    landmarks_out=out_dir / "landmarks.jsonl", model=model,
@@ -80,7 +84,7 @@ class LiveApp:
             check_display()
         self.model_info = verify_model(self.options.model)
         started = utc_now_iso()
-        source = open_source(self.options.source, paced=True)
+        source = open_source(self.options.source, paced=True, loop=self.loop)
         self.source_desc = source.description or self.options.source
         try:
             self._run_with(source)
@@ -100,8 +104,9 @@ class LiveApp:
         runner = LiveRunner(self.routine, self.options, say=_say)
         annotator = None if self.options.headless else Annotator()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        _say(f"live: {self.source_desc} -> {self.out_dir}  (keys: space pause, n next, "
-             f"s switch side, q quit)")
+        keys = "" if self.options.headless else (
+            "  (keys: space pause, n next, s switch side, f full screen, q quit)")
+        _say(f"live: {self.source_desc} -> {self.out_dir}{keys}")
         with PoseEstimator(self.model_info.path, mode="video",
                            num_poses=self.options.num_poses) as estimator, \
                 LandmarkWriter(self.out_dir / "landmarks.jsonl") as writer:
@@ -155,6 +160,8 @@ class LiveApp:
             fps=source.fps, interrupted=interrupted,
             live={"stop_reason": reason, "processed_fps": round(self.stats.fps, 2),
                   "median_latency_ms": self.stats.median_latency_ms,
+                  "ended_in_phase": self._end_phase(),
+                  "window_px": list(self.stats.window) if self.stats.window else None,
                   "frames_dropped": self.stats.dropped},
         )
         write_summary(self.out_dir / "summary.json", summary)
@@ -169,11 +176,26 @@ class LiveApp:
         measured["by_stretch"] = keep or {self.stretches[0].id: by_stretch[self.stretches[0].id]}
         return measured
 
+    def _end_phase(self) -> str:
+        """The routine's phase when the session ended ("finished" after the last step)."""
+        return "finished" if self.routine.finished else self.routine.phase
+
     def report_lines(self, summary: dict[str, Any]) -> list[str]:
-        """The end-of-session text: why it stopped, results, where they are."""
-        lines = [f"session ended: {self.stats.stop_reason or 'source ended'} "
+        """The end-of-session text: why it stopped (and in which phase), results, where."""
+        reason = self.stats.stop_reason or "source ended"
+        phase = self._end_phase()
+        step = self.routine.step
+        during = "" if phase in ("finished", "measure", "done") or step is None else (
+            f" during the {PHASE_WORDS[phase]} of {step.label}")
+        lines = [f"session ended: {reason}{during} "
                  f"({self.stats.frames} frames, {self.stats.fps:.1f} fps)"]
-        lines.extend(format_summary(summary))
+        nothing = None
+        if not self.routine.measured_steps and step is not None:
+            nothing = (f"nothing measured: the session ended in the {PHASE_WORDS[phase]} "
+                       f"of {step.label}, before measuring began")
+            if phase == "setup":
+                nothing += " (the view never suited the stretch: see the set-up messages)"
+        lines.extend(format_summary(summary, nothing=nothing))
         lines.append(f"saved: {self.out_dir / 'summary.json'}")
         return lines
 

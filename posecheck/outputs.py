@@ -9,8 +9,8 @@ half-written result. Directories are created as needed.
 Convention: degrees, seconds; hip rotation positive = internal rotation (IR). The ``.mot``
 file follows OpenSim's signs, see :class:`MotWriter`.
 
-Imports the standard library and numpy only; cv2 is imported inside :class:`VideoSink`
-(must not import mediapipe or matplotlib).
+Imports the standard library and numpy only; PyAV (``av``) is imported inside
+:class:`VideoSink` (must not import mediapipe or matplotlib).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import json
 import math
 import os
 import tempfile
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any, ClassVar, Self
 
 import numpy as np
 
@@ -178,20 +178,27 @@ def write_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> P
 
 
 # ---------------------------------------------------------------------- frames.csv
+# Words, the same in every output and doc: "raw" = unsmoothed, straight from the geometry;
+# "uncorrected" = smoothed, before the neutral reference is subtracted; plain names
+# (rotation_deg, measured_deg) = smoothed and neutral-corrected, the number the summary
+# and the history hold.
 #: Per-side columns of frames.csv (prefixed "left_" / "right_"), in order.
 SIDE_COLUMNS: tuple[str, ...] = (
-    "rotation_deg",       # smoothed hip rotation minus the neutral reference, IR positive
-    "rotation_raw_deg",   # unsmoothed rotation from the geometry, no neutral correction
-    "knee_flexion_deg",   # smoothed; 0 = straight knee
-    "hip_flexion_deg",    # smoothed; + = flexion
-    "hip_abduction_deg",  # smoothed; + = abduction, - = adduction
-    "confidence",         # 0..1, trust in the rotation value
-    "measured_deg",       # the stretch's measured angle, in its direction (+ = deeper)
-    "holding",            # 1 while in a hold, else 0
-    "hold_elapsed_s",     # seconds into the current hold (0 when not holding)
+    "rotation_deg",              # smoothed, neutral-corrected hip rotation, IR positive
+    "rotation_uncorrected_deg",  # smoothed, before the neutral reference
+    "rotation_raw_deg",          # unsmoothed, uncorrected: straight from the geometry
+    "neutral_offset_deg",        # the neutral reference subtracted (rotation)
+    "knee_flexion_deg",          # smoothed; 0 = straight knee
+    "hip_flexion_deg",           # smoothed; + = flexion
+    "hip_abduction_deg",         # smoothed; + = abduction, - = adduction
+    "confidence",                # 0..1, trust in the rotation value
+    "measured_deg",              # the stretch's measured angle (corrected), + = deeper
+    "holding",                   # 1 while in a hold, else 0
+    "hold_elapsed_s",            # seconds into the current hold (0 when not holding)
 )
 FRAME_COLUMNS: tuple[str, ...] = ("t", *(f"{side}_{col}" for side in SIDES
                                          for col in SIDE_COLUMNS))
+_NUMBERS_PER_SIDE = 11  # what FramesCsvWriter keeps per side and frame (see _numbers)
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -201,38 +208,68 @@ def _num(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def frame_row(result: FrameResult) -> list[str]:
-    """The cells of one frames.csv row (see :data:`FRAME_COLUMNS`)."""
-    row = [_num(result.t, 4)]
+def _f(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _numbers(result: FrameResult, measure: str, direction: int) -> list[float]:
+    """One frame as floats (NaN = none): t, then per side the uncorrected rotation, the raw
+    rotation, the rotation offset in use, knee, hip flexion, abduction, confidence, the
+    uncorrected and the shown (corrected then) measured value, holding, hold elapsed."""
+    out = [float(result.t)]
     for side in SIDES:
         sm, raw = result.smoothed.side(side), result.raw.side(side)
-        row += [
-            _num(result.rotation_deg.get(side)),
-            _num(raw.rotation_deg),
-            _num(sm.knee_flexion_deg),
-            _num(sm.hip_flexion_deg),
-            _num(sm.hip_abduction_deg),
-            _num(sm.confidence),
-            _num(result.measured.get(side)),
-            "1" if result.holding.get(side) else "0",
-            _num(result.hold_elapsed.get(side, 0.0)),
+        rot, off = result.rotation_deg.get(side), result.neutral_offset_deg.get(side, 0.0)
+        measured = result.measured.get(side)
+        out += [
+            _f(None if rot is None else rot + off), _f(raw.rotation_deg), _f(off),
+            _f(sm.knee_flexion_deg), _f(sm.hip_flexion_deg), _f(sm.hip_abduction_deg),
+            _f(sm.confidence),
+            _f(None if measured is None else direction * getattr(sm, measure)), _f(measured),
+            1.0 if result.holding.get(side) else 0.0, _f(result.hold_elapsed.get(side, 0.0)),
         ]
+    return out
+
+
+def _cells(numbers: Sequence[float], direction: int,
+           offsets: Mapping[str, tuple[float, float]] | None) -> list[str]:
+    """The cells of one row from :func:`_numbers`; ``offsets``: side -> (rotation offset,
+    measure offset) to subtract, None = the ones in use at that frame."""
+    row = [_num(numbers[0], 4)]
+    for i, side in enumerate(SIDES):
+        (unc, raw, off_then, knee, hip, abd, conf, meas_unc, meas_then, holding,
+         elapsed) = numbers[1 + i * _NUMBERS_PER_SIDE:1 + (i + 1) * _NUMBERS_PER_SIDE]
+        if offsets is None:  # each frame's own offsets: the values as shown then
+            rot_off, meas = off_then, meas_then
+        else:
+            rot_off = offsets[side][0]
+            meas = meas_unc - direction * offsets[side][1]
+        row += [_num(unc - rot_off), _num(unc), _num(raw), _num(rot_off), _num(knee),
+                _num(hip), _num(abd), _num(conf), _num(meas), "1" if holding else "0",
+                _num(elapsed)]
     return row
 
 
 class FramesCsvWriter(_CommitOrAbort):
-    """Streams one CSV row per frame to ``path``; the file appears complete on close.
+    """Collects one CSV row per frame; the file is written (atomically) on close.
 
     Columns (:data:`FRAME_COLUMNS`): ``t`` (seconds), then for ``left`` and ``right`` the
-    :data:`SIDE_COLUMNS` (degrees unless named ``_s``; empty cell = not measured). Use as a
-    context manager (an exception discards the file) or call :meth:`close` /
-    :meth:`abort`.
+    :data:`SIDE_COLUMNS` (degrees unless named ``_s``; empty cell = not measured).
+    ``rotation_deg`` and ``measured_deg`` are neutral-corrected with the offsets given to
+    :meth:`close` (the session's final ones: the summary corrects every frame with them, so
+    the file and the summary agree); the uncorrected and the raw rotation have their own
+    columns. ``measure`` / ``direction``: the stretch behind ``measured_deg``. Rows are
+    kept as 23 float64 each (184 bytes a frame) until close. Use as a context manager (an
+    exception discards the file) or call :meth:`close` / :meth:`abort`.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, measure: str = "rotation_deg",
+                 direction: int = 1) -> None:
         self._atomic = AtomicFile(path, "w", newline="")
-        self._writer = csv.writer(self._atomic.open(), lineterminator="\n")
-        self._writer.writerow(FRAME_COLUMNS)
+        self._file = self._atomic.open()  # fails now, not after the video, if it cannot
+        self.measure = measure
+        self.direction = direction
+        self._numbers: array[float] = array("d")
         self.rows = 0
 
     @property
@@ -241,12 +278,23 @@ class FramesCsvWriter(_CommitOrAbort):
         return self._atomic.path
 
     def write(self, result: FrameResult) -> None:
-        """Append the row of one frame."""
-        self._writer.writerow(frame_row(result))
+        """Add the row of one frame."""
+        self._numbers.extend(_numbers(result, self.measure, self.direction))
         self.rows += 1
 
-    def close(self) -> None:
-        """Finish the file (renames it into place)."""
+    def close(self, offsets: Mapping[tuple[str, str], float] | None = None) -> None:
+        """Write the file and rename it into place. ``offsets``: (measure, side) -> neutral
+        offset (:meth:`posecheck.session.Session.neutral_offsets`); None keeps each frame's
+        own rotation offset."""
+        per_side = None if offsets is None else {
+            side: (offsets.get(("rotation_deg", side), 0.0),
+                   offsets.get((self.measure, side), 0.0)) for side in SIDES}
+        writer = csv.writer(self._file, lineterminator="\n")
+        writer.writerow(FRAME_COLUMNS)
+        width = 1 + _NUMBERS_PER_SIDE * len(SIDES)
+        for i in range(self.rows):
+            writer.writerow(_cells(self._numbers[i * width:(i + 1) * width], self.direction,
+                                   per_side))
         self._atomic.commit()
 
     def abort(self) -> None:
@@ -254,12 +302,17 @@ class FramesCsvWriter(_CommitOrAbort):
         self._atomic.abort()
 
 
-
-def write_frames_csv(path: str | os.PathLike[str], results: Iterable[FrameResult]) -> Path:
+def write_frames_csv(path: str | os.PathLike[str], results: Iterable[FrameResult],
+                     offsets: Mapping[tuple[str, str], float] | None = None) -> Path:
     """Write every result as a frames.csv row (see :class:`FramesCsvWriter`)."""
-    with FramesCsvWriter(path) as w:
+    writer = FramesCsvWriter(path)
+    try:
         for r in results:
-            w.write(r)
+            writer.write(r)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close(offsets)
     return Path(path)
 
 
@@ -307,10 +360,18 @@ class MotWriter:
         self.name = name or self.path.stem
         self.times: list[float] = []
         self.rows: list[list[float]] = []
+        # rows from add() hold the rotation before the neutral offset: row -> offsets then
+        self._frame_offsets: dict[int, dict[str, float]] = {}
+        self._offsets: Mapping[tuple[str, str], float] | None = None
 
     def add(self, result: FrameResult) -> None:
-        """Add one frame."""
-        self.add_row(result.t, mot_row(result))
+        """Add one frame (its rotation kept uncorrected until :meth:`close` corrects it)."""
+        row = mot_row(result)
+        offsets = {side: result.neutral_offset_deg.get(side, 0.0) for side in SIDES}
+        for side, sfx in (("left", "l"), ("right", "r")):
+            row[MOT_COLUMNS.index(f"hip_rotation_{sfx}")] += offsets[side]
+        self.add_row(result.t, row)
+        self._frame_offsets[len(self.rows) - 1] = offsets
 
     def add_row(self, t: float, values: Sequence[float]) -> None:
         """Add one row: ``t`` seconds and one value per :data:`MOT_COLUMNS` (degrees)."""
@@ -328,13 +389,23 @@ class MotWriter:
                   "Angles are in degrees. Written by posecheck from monocular video.\n\n"
                   "endheader\n")
         out.write("\t".join(("time", *MOT_COLUMNS)) + "\n")
-        for t, row in zip(self.times, self.rows, strict=True):
-            cells = [f"{t:.6f}"] + ["NaN" if math.isnan(v) else f"{v:.6f}" for v in row]
+        for i, (t, row) in enumerate(zip(self.times, self.rows, strict=True)):
+            subtract = [0.0] * len(MOT_COLUMNS)
+            then = self._frame_offsets.get(i)
+            if then is not None:
+                for side, sfx in (("left", "l"), ("right", "r")):
+                    subtract[MOT_COLUMNS.index(f"hip_rotation_{sfx}")] = then[side] if (
+                        self._offsets is None) else self._offsets.get(("rotation_deg", side), 0.0)
+            cells = [f"{t:.6f}"] + ["NaN" if math.isnan(v) else f"{v - d:.6f}"
+                                    for v, d in zip(row, subtract, strict=True)]
             out.write("\t".join(cells) + "\n")
         return out.getvalue()
 
-    def close(self) -> Path:
-        """Write the file atomically; returns its path."""
+    def close(self, offsets: Mapping[tuple[str, str], float] | None = None) -> Path:
+        """Write the file atomically; returns its path. ``offsets``: (measure, side) -> the
+        session's final neutral offsets, subtracted from every frame's rotation (as in the
+        summary and frames.csv); None: the offset each frame had."""
+        self._offsets = offsets
         return atomic_write_text(self.path, self.text())
 
     def __enter__(self) -> MotWriter:
@@ -369,41 +440,18 @@ def read_mot(path: str | os.PathLike[str]) -> tuple[dict[str, str], list[str], n
 
 
 # ---------------------------------------------------------------------- video
-_STDERR_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence OpenCV and FFmpeg while probing encoders.
-
-    FFmpeg prints "Could not find a valid device" and the like straight to file
-    descriptor 2 when an encoder is missing; we try another codec, so those lines would
-    only confuse. The descriptor is restored even on error; the lock keeps two sinks opened
-    in parallel threads from saving each other's /dev/null as "the" stderr.
-    """
-    import cv2
-
-    with _STDERR_LOCK:
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "wb") as null:
-                os.dup2(null.fileno(), 2)
-                yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            cv2.utils.logging.setLogLevel(level)
-
-
 class VideoSink(_CommitOrAbort):
-    """Writes RGB frames to an mp4 at a constant ``fps`` (a context manager).
+    """Writes RGB frames to an H.264 mp4 at a constant ``fps`` (a context manager).
 
     ``size`` is (width, height) in pixels; frames of another size are an error. Frames go
     to a temporary file renamed to ``path`` on :meth:`close` (an exception discards it).
-    Codec: H.264 ('avc1') when OpenCV has it, else MPEG-4 part 2 ('mp4v');
-    :class:`PosecheckError` if neither works.
+
+    Codec: H.264 (``avc1``, yuv420p, x264 preset ``veryfast``, CRF 23) in MP4 with the index
+    at the front (``+faststart``): the one video format every browser plays. OpenCV's
+    bundled FFmpeg has no H.264 encoder (only MPEG-4 part 2, which browsers do not play,
+    and VP8/VP9, ~15-100x slower than x264 here), so the video is encoded with PyAV's
+    FFmpeg (libx264). An odd width or height is padded by one repeated pixel row/column
+    (yuv420p needs even sizes).
 
     Constant frame rate from variable-rate input: pass each frame's time ``t`` (seconds) to
     :meth:`write`; frame *k* of the output shows the latest input frame at or before
@@ -411,7 +459,9 @@ class VideoSink(_CommitOrAbort):
     previous frame (at most ``max_gap_s`` worth). Without ``t`` every frame is written once.
     """
 
-    FOURCCS = ("avc1", "mp4v")
+    CODEC = "libx264"
+    FOURCC = "avc1"  # the MP4 sample entry of H.264
+    OPTIONS: ClassVar[dict[str, str]] = {"preset": "veryfast", "crf": "23"}
 
     def __init__(self, path: str | os.PathLike[str], fps: float, size: tuple[int, int], *,
                  max_gap_s: float = 5.0) -> None:
@@ -424,57 +474,74 @@ class VideoSink(_CommitOrAbort):
         self.size = (int(size[0]), int(size[1]))
         self.max_gap_s = max_gap_s
         self.frames_written = 0
-        self.fourcc = ""
+        self.fourcc = self.FOURCC
         self._t0: float | None = None
-        self._last: np.ndarray | None = None
-        self._tmp, self._writer = self._open()
+        self._last: Any = None
+        self._pad = (self.size[1] % 2, self.size[0] % 2)  # rows, columns to add
+        self._tmp, self._container, self._stream = self._open()
 
-    def _open(self) -> tuple[Path, Any]:
-        import cv2
+    def _open(self) -> tuple[Path, Any, Any]:
+        from fractions import Fraction
+
+        import av
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.",
-                                       suffix=self.path.suffix or ".mp4")
+                                       suffix=".mp4")
         except OSError as exc:
             raise PosecheckError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
         os.close(fd)
-        # Every sink probes afresh (a failed probe costs ~1.5 ms): an encoder that refuses
-        # one video (a 1x1 frame size) must not be taken as missing for the next one.
-        for code in self.FOURCCS:
-            with _quiet_stderr():
-                writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*code), self.fps,
-                                         self.size)
-            if writer.isOpened():
-                self.fourcc = code
-                return Path(tmp), writer
-            writer.release()
-        Path(tmp).unlink(missing_ok=True)
-        w, h = self.size
-        raise PosecheckError(f"Cannot write the video {self.path}: no mp4 encoder of this "
-                             f"OpenCV ({' or '.join(self.FOURCCS)}) accepts {w}x{h} frames "
-                             f"at {self.fps:g} fps" + (" (too small a frame)" if min(w, h) < 16
-                                                        else "") + "; try --no-video.")
+        try:
+            container = av.open(tmp, mode="w", format="mp4",
+                                options={"movflags": "+faststart"})
+            rate = Fraction(self.fps).limit_denominator(1001)
+            stream = container.add_stream(self.CODEC, rate=rate)
+            stream.width = self.size[0] + self._pad[1]
+            stream.height = self.size[1] + self._pad[0]
+            stream.pix_fmt = "yuv420p"
+            stream.options = dict(self.OPTIONS)
+            stream.codec_context.time_base = 1 / rate
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            Path(tmp).unlink(missing_ok=True)
+            w, h = self.size
+            raise PosecheckError(f"Cannot write the video {self.path}: the H.264 encoder does "
+                                 f"not accept {w}x{h} frames at {self.fps:g} fps ({exc}); "
+                                 "try --no-video.") from exc
+        return Path(tmp), container, stream
 
     def write(self, image_rgb: np.ndarray, t: float | None = None) -> int:
         """Add one RGB frame shown at ``t`` seconds; returns how many frames were written."""
-        import cv2
+        import av
 
         h, w = image_rgb.shape[:2]
         if (w, h) != self.size or image_rgb.ndim != 3:
             raise ValueError(f"frame size {w}x{h} does not match the video size "
                              f"{self.size[0]}x{self.size[1]}")
-        bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
+        if any(self._pad):
+            image_rgb = np.pad(image_rgb, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)),
+                               mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image_rgb), format="rgb24")
         n = 1 if t is None else self._copies(t)
         if n > 0:
             # the slots before this frame's own slot still show the previous frame
-            fill = self._last if self._last is not None else bgr
+            fill = self._last if self._last is not None else frame
             for _ in range(n - 1):
-                self._writer.write(fill)
-            self._writer.write(bgr)
-            self.frames_written += n
-        self._last = bgr
+                self._encode(fill)
+            self._encode(frame)
+        self._last = frame
         return n
+
+    def _encode(self, frame: Any) -> None:
+        import av
+
+        frame.pts = self.frames_written
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except (av.FFmpegError, OSError) as exc:
+            raise PosecheckError(f"Cannot write the video {self.path}: {exc}.") from exc
+        self.frames_written += 1
 
     def _copies(self, t: float) -> int:
         """Output frames due up to and including time ``t`` that are not written yet."""
@@ -490,17 +557,23 @@ class VideoSink(_CommitOrAbort):
 
     def close(self) -> Path:
         """Finish the video and rename it into place; returns the path."""
-        self._writer.release()
+        import av
+
         try:
+            for packet in self._stream.encode(None):  # flush the encoder
+                self._container.mux(packet)
+            self._container.close()
             os.chmod(self._tmp, NEW_FILE_MODE)
             os.replace(self._tmp, self.path)
-        except OSError as exc:
+        except (av.FFmpegError, OSError) as exc:
             self._tmp.unlink(missing_ok=True)
-            raise PosecheckError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
+            raise PosecheckError(f"Cannot write {self.path}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}.") from exc
         return self.path
 
     def abort(self) -> None:
         """Discard the video."""
-        self._writer.release()
+        with contextlib.suppress(Exception):
+            self._container.close()
         self._tmp.unlink(missing_ok=True)
 

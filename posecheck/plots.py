@@ -90,6 +90,7 @@ def plot_angles(
     stretch: Stretch | None = None,
     title: str = "",
     targets: Sequence[tuple[float, str]] | None = None,
+    neutral_deg: Mapping[str, float] | None = None,
 ) -> Path:
     """Draw the angles over time, one panel per side, and save a PNG atomically.
 
@@ -99,7 +100,10 @@ def plot_angles(
     ``holds_by_side``: side -> holds (:class:`Hold` or summary dicts with start_s/end_s),
     shaded. ``threshold_deg`` (default: the stretch's) is drawn as a dashed line when a
     stretch is given; ``targets`` instead draws these ``(level on the plotted axis, label)``
-    lines (e.g. the IR and the ER targets of a run without a stretch). Returns ``path``.
+    lines (e.g. the IR and the ER targets of a run without a stretch). ``neutral_deg``:
+    side -> the neutral offset already subtracted from ``rotation`` (the plot then says
+    "neutral-corrected" and names the offset); None: the values are uncorrected. Returns
+    ``path``.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -116,13 +120,14 @@ def plot_angles(
         targets = [] if level is None or thr is None else [(level, f"target {thr:.0f}\u00b0")]
     # fixed margins: a layout engine costs ~0.1 s a plot, as much as drawing it
     fig = Figure(figsize=(10, 6.5), dpi=100)
-    fig.subplots_adjust(left=0.075, right=0.94, bottom=0.08, top=0.885, hspace=0.22)
+    fig.subplots_adjust(left=0.075, right=0.94, bottom=0.08, top=0.86, hspace=0.22)
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, 1, sharex=True)
     for ax, side in zip(axes, SIDES, strict=True):
         _side_panel(ax, side, t_arr, rotation.get(side),
                     None if measured is None else measured.get(side),
-                    (holds_by_side or {}).get(side, ()), targets, stretch)
+                    (holds_by_side or {}).get(side, ()), targets, stretch,
+                    None if neutral_deg is None else neutral_deg.get(side, 0.0))
     axes[-1].set_xlabel("time (s)")
     _figure_legend(fig, axes)
     fig.suptitle(title or (stretch.name if stretch is not None else "Hip rotation"),
@@ -134,24 +139,30 @@ def plot_angles(
 
 def _side_panel(ax: Any, side: str, t: np.ndarray, rotation: Any, measured: Any,
                 holds: Sequence[Hold | Mapping[str, Any]],
-                targets: Sequence[tuple[float, str]], stretch: Stretch | None) -> None:
-    """One side's panel: rotation (and measured) lines, holds, threshold, IR/ER labels."""
+                targets: Sequence[tuple[float, str]], stretch: Stretch | None,
+                neutral: float | None = None) -> None:
+    """One side's panel: rotation (and measured) lines, holds, threshold, IR/ER labels;
+    ``neutral``: the offset subtracted (None: uncorrected values)."""
     for i, h in enumerate(holds):
         a, b = _hold_span(h)
         ax.axvspan(a, b, color="tab:green", alpha=0.15, label="hold" if i == 0 else None)
     ax.axhline(0.0, color="0.4", lw=0.8)
     if rotation is not None:
-        _line(ax, t, rotation, "tab:blue", "hip rotation (IR +, ER -)")
+        what = "neutral-corrected" if neutral is not None else "uncorrected"
+        _line(ax, t, rotation, "tab:blue", f"hip rotation, {what} (IR +, ER \u2212)")
     other = stretch is not None and stretch.measure != "rotation_deg"
     if other and measured is not None:
-        _line(ax, t, measured, "tab:orange", f"{measured_label(stretch)} (deeper +)")
+        _line(ax, t, measured, "tab:orange", f"{measured_label(stretch)} (deeper +)"
+              + (", neutral-corrected" if neutral is not None else ""))
     for (level, label), colour in zip(targets, ("tab:red", "tab:purple"), strict=False):
         ax.axhline(level, color=colour, ls="--", lw=1.2, label=label)
     # label the zero line: internal rotation above it, external below
     tr = ax.get_yaxis_transform()
     ax.text(1.005, 0.0, "IR \u2191", transform=tr, va="bottom", fontsize=9, color="0.25")
     ax.text(1.005, 0.0, "ER \u2193", transform=tr, va="top", fontsize=9, color="0.25")
-    ax.set_title(f"{side.capitalize()} hip", loc="left", fontsize=11)
+    note = (f"  (neutral reference {neutral:+.1f}\u00b0 subtracted)"
+            if neutral is not None and neutral != 0.0 else "")
+    ax.set_title(f"{side.capitalize()} hip{note}", loc="left", fontsize=11)
     ax.set_ylabel("angle (deg)" if other else "hip rotation (deg)")
     ax.grid(True, alpha=0.3)
 
@@ -177,7 +188,8 @@ def _figure_legend(fig: Any, axes: Sequence[Any]) -> None:
             seen.setdefault(label, handle)
     if seen:
         fig.legend(list(seen.values()), list(seen.keys()), loc="upper right",
-                   bbox_to_anchor=(0.995, 0.995), ncols=len(seen), fontsize=10, frameon=False)
+                   bbox_to_anchor=(0.995, 0.995), ncols=min(len(seen), 3), fontsize=10,
+                   frameon=False)
 
 
 def plot_results(path: str | os.PathLike[str], results: Sequence[FrameResult], *,

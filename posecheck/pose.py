@@ -222,14 +222,17 @@ class PoseEstimator:
                              f"{image_rgb.dtype}")
         mp_image = _image_class(self._mp)(image_format=self._mp.ImageFormat.SRGB,
                                           data=np.ascontiguousarray(image_rgb))
-        # The first run logs (tensor allocation); later runs are quiet.
+        # The first run logs (tensor allocation), and so does the first run that finds a
+        # person (landmark projection: "Using NORM_RECT without IMAGE_DIMENSIONS"); later
+        # runs are quiet.
         quiet = _native_stderr_silenced() if not self._warmed_up else contextlib.nullcontext()
         with quiet:
             if self.mode == "video":
                 result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(t))
             else:
                 result = self._landmarker.detect(mp_image)
-        self._warmed_up = self._used = True
+        self._used = True
+        self._warmed_up = self._warmed_up or bool(result.pose_landmarks)
         size = (int(image_rgb.shape[1]), int(image_rgb.shape[0]))
         return self._to_pose_frame(result, t, size)
 

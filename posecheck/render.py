@@ -7,15 +7,27 @@ arithmetic here is layout.
 
 What is drawn: the skeleton with the measured leg highlighted and the hips tagged L/R; per
 measured side a panel with the side's name, the current angle in large digits ("--" when
-it cannot be measured), a gauge with the target zone, the hold timer with a progress bar and
-the best angle; the stretch's name and instruction at the top; the status line, warnings and
-notes at the bottom; the fps in the top-right corner; "PAUSED" or a countdown in the centre.
+it cannot be measured) with its direction in words, a gauge with a degree scale and the
+target zone, the hold timer with a progress bar and the best angle; the stretch's name and
+its instructions (wrapped, and paged every ``PAGE_S`` seconds when they do not fit, so every
+word is shown) at the top; the status line, warnings and notes at the bottom; the fps in the
+top-right corner; "PAUSED" or a countdown in the centre.
+
+Layout is relative to the image, which in the live view *is* the window (the frame is
+scaled to the window before drawing): the angle's digits are at least 1/6 of the image
+height and the hold timer at least 1/12 (less only where the image is too narrow for them,
+e.g. two panels side by side on a portrait video), so both read from a chair 2 m from a
+laptop screen. Every text drawn is recorded in ``Annotator.boxes`` (tests check that none
+leaves the image). One unit sign everywhere: "°" (OpenCV 5 draws Unicode text; with an
+older OpenCV, whose Hershey fonts are ASCII only, it is spelled " deg").
 
 Mirroring (live view): the camera image is flipped horizontally so the user sees a mirror,
 the skeleton is drawn with ``x -> W - x`` and every text is drawn unflipped. "LEFT" and
 "RIGHT" always name the *body's* sides. Panel placement assumes the person faces the camera:
 the body's left appears on the image right in a plain image and on the image left in a
-mirrored one, so each side's panel sits on the side where that leg is seen.
+mirrored one, so with both sides shown each side's panel sits on the side where that leg
+is seen; the one large panel of the live view (one side) sits on the other side, so that
+it never covers the measured leg.
 
 Convention: degrees; the big number is the stretch's measured value in its direction
 (positive = deeper into the stretch, see :class:`posecheck.stretches.Stretch`); for the
@@ -50,40 +62,63 @@ AMBER = (255, 185, 0)
 CYAN = (0, 200, 255)
 RED = (255, 90, 80)
 
-# Hershey fonts draw ASCII only: spell out the few non-ASCII characters our texts use.
-_ASCII = str.maketrans({"°": " deg", "…": "...", "–": "-", "—": "-", "’": "'", "×": "x",
-                        "±": "+/-", "≥": ">=", "≤": "<="})
+# OpenCV < 5 draws ASCII only (Hershey fonts): there, spell out the few non-ASCII
+# characters our texts use. OpenCV 5 draws them as they are.
+_ASCII = str.maketrans({"°": " deg", "…": "...", "–": "-", "—": "-", "−": "-", "’": "'",
+                        "×": "x", "±": "+/-", "≥": ">=", "≤": "<="})
+UNICODE = int(cv2.__version__.split(".")[0]) >= 5
+DEG = "°" if UNICODE else " deg"
 
 _MEASURE_LABEL = {
-    ("rotation_deg", 1): "IR", ("rotation_deg", -1): "ER",
+    ("rotation_deg", 1): "internal rotation", ("rotation_deg", -1): "external rotation",
     ("hip_abduction_deg", 1): "abduction", ("hip_abduction_deg", -1): "adduction",
     ("hip_flexion_deg", 1): "flexion", ("hip_flexion_deg", -1): "extension",
     ("knee_flexion_deg", 1): "knee flexion", ("knee_flexion_deg", -1): "knee extension",
 }
+
+#: Sizes as fractions of the image height (digits' cap height).
+ANGLE_H = 0.19      # the big angle (>= 1/6)
+HOLD_H = 0.095      # the hold timer (>= 1/12)
+TEXT_H = 0.036      # instructions, labels, best
+NAME_H = 0.045      # the stretch's name
+STATUS_H = 0.045    # the status line
+NOTE_H = 0.032      # warnings and notes
+PAGE_S = 6.0        # seconds an instruction page is shown before the next
+TOP_MAX = 0.34      # the top banner's share of the height, at most
+DEFAULT_TARGETS = (20.0, 25.0)  # IR and ER entry thresholds when no stretch is given
 
 
 @dataclass(frozen=True, slots=True)
 class OverlayInfo:
     """Context of the overlay that is not computed per frame.
 
-    - ``stretch``: the stretch shown (None: both rotation stretches, no instruction).
+    - ``stretch``: the stretch shown (None: hip rotation, both directions, no instruction).
     - ``active_side``: "left", "right" or None (show both sides).
     - ``best_deg``: side -> best measured angle so far (degrees, stretch direction) or None.
+    - ``best_rotation``: without a stretch, side -> (best IR, best ER) so far, degrees >= 0.
+    - ``rotation_targets``: without a stretch, the (IR, ER) entry thresholds, degrees.
+    - ``hold_s``: side -> seconds into the current hold of any stretch (None: the shown
+      stretch's, from the frame result); a side in it counts as holding when > 0.
     - ``hold_target_s``: hold target in seconds; None uses ``stretch.hold_target_s``.
     - ``fps``: processing rate shown in the corner (None: not shown).
     - ``mirrored``: flip the image like a mirror (live view); labels keep true sides.
     - ``paused``: show "PAUSED"; ``countdown``: seconds left before measuring starts.
+    - ``instructions``: show the stretch's instructions (live: during set-up); else its name.
     - ``people_note`` / ``sound_note``: extra lines for the bottom banner.
     """
 
     stretch: Stretch | None = None
     active_side: str | None = None
     best_deg: dict[str, float | None] = field(default_factory=dict)
+    best_rotation: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    rotation_targets: tuple[float, float] = DEFAULT_TARGETS
+    hold_s: dict[str, float] | None = None
     hold_target_s: float | None = None
     fps: float | None = None
     mirrored: bool = False
     paused: bool = False
     countdown: float | None = None
+    instructions: bool = True
     people_note: str | None = None
     sound_note: str | None = None
 
@@ -110,14 +145,41 @@ def ascii_text(text: str) -> str:
     return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
 
 
+def drawable(text: str) -> str:
+    """``text`` as this OpenCV can draw it: unchanged on OpenCV 5, else :func:`ascii_text`."""
+    return text if UNICODE else ascii_text(text)
+
+
+_BASE_H = cv2.getTextSize("0", FONT, 1.0, 1)[0][1]  # digit height at scale 1, pixels
+
+
+def _font(height: float) -> tuple[float, int]:
+    """(scale, thickness) of Hershey Simplex whose digits are ``height`` pixels tall."""
+    return height / _BASE_H, max(1, round(height / 11.0))
+
+
+@lru_cache(maxsize=4096)
+def _width(text: str, height: float, bold: bool) -> int:
+    scale, thick = _font(height)
+    return cv2.getTextSize(text, FONT, scale, thick + int(bold))[0][0]
+
+
 @lru_cache(maxsize=512)
-def _wrap(text: str, scale: float, thickness: int, max_w: int) -> tuple[str, ...]:
-    """Greedy word wrap of ``text`` to lines at most ``max_w`` pixels wide."""
+def _wrap(text: str, height: float, bold: bool, max_w: int) -> tuple[str, ...]:
+    """Greedy word wrap of ``text`` to lines at most ``max_w`` pixels wide; a word wider
+    than a line is split."""
     lines: list[str] = []
     line = ""
     for word in text.split():
+        while _width(word, height, bold) > max_w and len(word) > 1:
+            cut = max(1, len(word) * max_w // max(1, _width(word, height, bold)))
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:cut])
+            word = word[cut:]
         trial = f"{line} {word}" if line else word
-        if line and cv2.getTextSize(trial, FONT, scale, thickness)[0][0] > max_w:
+        if line and _width(trial, height, bold) > max_w:
             lines.append(line)
             line = word
         else:
@@ -137,13 +199,16 @@ def _shade(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, keep: float = 0.
         cv2.convertScaleAbs(roi, dst=roi, alpha=keep)
 
 
+Line = tuple[str, float, bool, tuple[int, int, int]]  # text, height px, bold, colour
+
+
 class Annotator:
     """Draws the overlay; style in the constructor, ``annotate`` per frame.
 
-    ``font_scale`` multiplies every text size (1.0 = sized for the image: fonts scale with
-    ``min(W, H) / 480``). ``min_visibility``: landmarks below it are not drawn.
-    ``gauge_deg``: (low, high) range of the gauge in degrees (stretch direction); None
-    picks ``(-15, max(45, 2 * threshold))``.
+    ``font_scale`` multiplies every text size (1.0 = the sizes of the module constants).
+    ``min_visibility``: landmarks below it are not drawn. ``gauge_deg``: (low, high) range
+    of the gauge in degrees; None picks one that holds the target zone and the value.
+    After :meth:`annotate`, ``boxes`` lists every text drawn as (x0, y0, x1, y1, text).
     """
 
     def __init__(self, *, font_scale: float = 1.0, min_visibility: float = 0.5,
@@ -163,6 +228,7 @@ class Annotator:
         self.skeleton_color = skeleton_color
         self.leg_color = leg_color
         self.holding_color = holding_color
+        self.boxes: list[tuple[int, int, int, int, str]] = []
 
     # ------------------------------------------------------------------ public
     def annotate(self, image_rgb: np.ndarray, result: FrameResult,
@@ -175,10 +241,11 @@ class Annotator:
         img = np.ascontiguousarray(image_rgb[:, ::-1]) if info.mirrored else image_rgb.copy()
         ctx = _Ctx(img, self.font_scale)
         self._skeleton(ctx, result, info)
-        top = self._top_banner(ctx, info)
+        top = self._top_banner(ctx, result, info)
         bottom = self._bottom_banner(ctx, result, info)
         self._panels(ctx, result, info, top, bottom)
         self._centre(ctx, info)
+        self.boxes = ctx.boxes
         return img
 
     # ------------------------------------------------------------------ skeleton
@@ -210,221 +277,355 @@ class Annotator:
         lh, rh = LEG["left"]["hip"], LEG["right"]["hip"]
         if not (ok[lh] and ok[rh]):
             return
+        height = ctx.h(TEXT_H)
         for side, idx, other in (("L", lh, rh), ("R", rh, lh)):
             out = 1.0 if pts[idx, 0] >= pts[other, 0] else -1.0
-            tw = ctx.size(side, 0.6, 2)[0]
+            tw = ctx.width(side, height, True)
             x = pts[idx, 0] + out * 8 * ctx.s - (tw if out < 0 else 0)
             # above the hip: a seated thigh seen from the front hides the space below it
-            ctx.text(side, int(x), int(pts[idx, 1] - 8 * ctx.s), 0.6, AMBER, 2, outline=True)
+            ctx.text(side, int(x), int(pts[idx, 1] - 8 * ctx.s), height, AMBER, bold=True,
+                     outline=True)
 
     # ------------------------------------------------------------------ banners
-    def _top_banner(self, ctx: _Ctx, info: OverlayInfo) -> int:
-        """Stretch name, instruction and fps; returns the banner's bottom y."""
-        w = ctx.img.shape[1]
+    def _top_banner(self, ctx: _Ctx, result: FrameResult, info: OverlayInfo) -> int:
+        """Stretch name and instructions (paged) and the fps; returns the banner's bottom."""
+        w, h = ctx.w, ctx.img.shape[0]
         pad = ctx.pad
         fps = f"{info.fps:.0f} fps" if info.fps is not None else ""
-        fps_w = ctx.size(fps, 0.5, 1)[0] + 2 * pad if fps else 0
-        lines: list[tuple[str, float, int, tuple[int, int, int]]] = []
+        small = ctx.h(NOTE_H)
+        fps_w = ctx.width(fps, small, False) + 2 * pad if fps else 0
+        width = w - 2 * pad - fps_w
+        lines: list[Line] = []
         if info.stretch is not None:
-            name = ascii_text(info.stretch.name)
-            lines.append((name, 0.75, 2, WHITE))
-            for line in ctx.wrap(ascii_text(info.stretch.instructions), 0.55, 1,
-                                 w - 2 * pad - fps_w)[:2]:
-                lines.append((line, 0.55, 1, (225, 225, 225)))
+            name_h, text_h = ctx.h(NAME_H), ctx.h(TEXT_H)
+            name = ctx.wrap(drawable(info.stretch.name), name_h, True, width)
+            lines += [(x, name_h, True, WHITE) for x in name]
+            if info.instructions and info.stretch.instructions.strip():
+                text = ctx.wrap(drawable(info.stretch.instructions), text_h, False, width)
+                room = int(h * TOP_MAX) - ctx.block_height(lines)
+                # room for the page number line too when the text needs pages
+                per_page = max(1, (room - pad) // (ctx.line_h(text_h) + pad))
+                if per_page < len(text):
+                    per_page = max(1, (room - 2 * pad - ctx.line_h(small)) //
+                                   (ctx.line_h(text_h) + pad))
+                pages = [text[i:i + per_page] for i in range(0, len(text), per_page)]
+                page = int(result.t // PAGE_S) % len(pages) if len(pages) > 1 else 0
+                lines += [(x, text_h, False, (225, 225, 225)) for x in pages[page]]
+                if len(pages) > 1:
+                    left = math.ceil(PAGE_S - result.t % PAGE_S)
+                    lines.append((f"(page {page + 1}/{len(pages)}, next in {left} s)", small,
+                                  False, GREY))
         if not lines:
             if fps:
-                tw, th = ctx.size(fps, 0.5, 1)
-                _shade(ctx.img, w - tw - 2 * pad, 0, w, th + 2 * pad)
-                ctx.text(fps, w - tw - pad, th + pad, 0.5, GREY, 1)
+                th = ctx.line_h(small)
+                _shade(ctx.img, w - fps_w, 0, w, th + 2 * pad)
+                ctx.text(fps, w - fps_w + pad, pad + round(small), small, GREY)
             return 0
         bottom = ctx.block(lines, 0, 0, w)
         if fps:
-            tw, th = ctx.size(fps, 0.5, 1)
-            ctx.text(fps, w - tw - pad, th + pad, 0.5, GREY, 1)
+            ctx.text(fps, w - fps_w + pad, pad + round(small), small, GREY)
         return bottom
 
     def _bottom_banner(self, ctx: _Ctx, result: FrameResult, info: OverlayInfo) -> int:
         """Status, warnings and notes at the bottom; returns the banner's top y."""
         h, w = ctx.img.shape[:2]
         width = w - 2 * ctx.pad
-        lines: list[tuple[str, float, int, tuple[int, int, int]]] = []
-        if result.status:
-            lines += [(x, 0.7, 2, WHITE) for x in ctx.wrap(ascii_text(result.status), 0.7, 2,
-                                                            width)]
-        # the status often is the first warning ("step back: ..."): say it once
-        warnings = [w_ for w_ in result.warnings if w_.text != result.status]
-        for warn in warnings[:3]:
-            lines += [(x, 0.6, 2, AMBER) for x in ctx.wrap("! " + ascii_text(warn.text), 0.6, 2,
-                                                            width)[:2]]
-        for note in (info.people_note, info.sound_note):
-            if note:
-                lines += [(x, 0.5, 1, GREY) for x in ctx.wrap(ascii_text(note), 0.5, 1, width)]
+        for shrink in (1.0, 0.85, 0.7, 0.6):  # smaller text before any line is dropped
+            lines = self._bottom_lines(ctx, result, info, width, shrink)
+            if ctx.block_height(lines) <= 0.3 * h:
+                break
+        status_lines = sum(1 for *_, color in lines if color == WHITE)
+        while len(lines) > status_lines and ctx.block_height(lines) > 0.3 * h:
+            lines.pop()  # the least important last: notes, then warnings; never the status
         if not lines:
             return h
-        lines = lines[:6]
         height = ctx.block_height(lines)
         ctx.block(lines, h - height, 0, w)
         return h - height
 
+    @staticmethod
+    def _bottom_lines(ctx: _Ctx, result: FrameResult, info: OverlayInfo, width: int,
+                      shrink: float) -> list[Line]:
+        status_h, note_h = ctx.h(STATUS_H) * shrink, ctx.h(NOTE_H) * shrink
+        lines: list[Line] = []
+        if result.status:
+            lines += [(x, status_h, True, WHITE)
+                      for x in ctx.wrap(drawable(result.status), status_h, True, width)]
+        # the status often is the first warning ("step back: ..."): say it once
+        warnings = [w_ for w_ in result.warnings if w_.text != result.status]
+        for warn in warnings[:2]:
+            lines += [(x, note_h, True, AMBER)
+                      for x in ctx.wrap("! " + drawable(warn.text), note_h, True, width)]
+        for note in (info.people_note, info.sound_note):
+            if note:
+                lines += [(x, note_h, False, GREY)
+                          for x in ctx.wrap(drawable(note), note_h, False, width)]
+        return lines
+
     # ------------------------------------------------------------------ side panels
     def _panels(self, ctx: _Ctx, result: FrameResult, info: OverlayInfo, top: int,
                 bottom: int) -> None:
-        w = ctx.img.shape[1]
-        pw = min(int(w * 0.45), max(int(w * 0.30), int(190 * ctx.s)))
-        y = top + ctx.pad
+        w = ctx.w
+        both = len(info.sides) > 1  # analyse: both sides, the legs between the panels
+        pw = int(w * (0.32 if both else 0.45))
         for side in info.sides:
-            on_left = (side == "left") == info.mirrored
+            on_left = (side == "left") == info.mirrored  # where that leg is seen
+            if not both:
+                on_left = not on_left  # one large panel: beside the leg, never over it
             x = ctx.pad if on_left else w - pw - ctx.pad
-            self._panel(ctx, result, info, side, x, y, pw, bottom)
+            self._panel(ctx, result, info, side, x, top + ctx.pad, pw, bottom - ctx.pad,
+                        0.6 if both else 1.0)
+
+    def _panel_sizes(self, ctx: _Ctx, pw: int, room: int, size: float = 1.0
+                     ) -> tuple[float, float, float]:
+        """(angle, hold, text) heights in pixels for a panel ``pw`` wide and at most ``room``
+        high: the module's sizes (times ``size``), smaller only where the width or the room
+        is short."""
+        pad = ctx.pad
+        angle, hold = ctx.h(ANGLE_H) * size, ctx.h(HOLD_H) * size
+        text = ctx.h(TEXT_H) * max(size, 0.8)
+        # "-45°" beside its labels and "88 / 30 s" must fit the panel's width
+        angle *= min(1.0, (pw - 2 * pad) / max(1, ctx.width(f"-45{DEG}", angle, True)))
+        hold *= min(1.0, (pw - 2 * pad) / max(1, ctx.width("88 / 30 s hold", hold, True)))
+        text = min(text, hold * 0.6)
+        height = self._panel_height(ctx, angle, hold, text, self._beside(ctx, pw, angle, text))
+        if height > room:  # short of room: shrink everything alike, down to 60 %
+            f = max(0.6, room / height)
+            angle, hold, text = angle * f, hold * f, text * f
+        return angle, hold, text
+
+    @staticmethod
+    def _beside(ctx: _Ctx, pw: int, angle: float, text: float) -> bool:
+        """Whether the side, direction and best fit beside the digits (else below them)."""
+        label_w = max(ctx.width(t, text, False) for t in ("external rotation",
+                                                          f"best IR 88{DEG}  ER 88{DEG}"))
+        return ctx.width(f"-45{DEG}", angle, True) + label_w + 3 * ctx.pad <= pw
+
+    @staticmethod
+    def _panel_height(ctx: _Ctx, angle: float, hold: float, text: float, beside: bool) -> int:
+        pad, bar = ctx.pad, max(6, round(angle * 0.12))
+        labels = 0 if beside else 3 * (ctx.line_h(text) + pad // 2)
+        return (2 * pad + round(angle) + labels + 2 * pad + bar + ctx.line_h(text * 0.8)
+                + 2 * pad + round(hold) + pad + bar + pad)
 
     def _panel(self, ctx: _Ctx, r: FrameResult, info: OverlayInfo, side: str, x: int, y: int,
-               pw: int, bottom: int) -> None:
-        """One side: name, big angle, gauge, hold bar, best angle."""
-        s, pad = ctx.s, ctx.pad
-        value = r.measured.get(side)
-        holding = bool(r.holding.get(side))
-        _, big_h = ctx.size("0", 1.9, 3)
-        _, lab_h = ctx.size("L", 0.6, 2)
-        _, sm_h = ctx.size("0", 0.5, 1)
-        bar_h = max(6, round(12 * s))
-        ph = pad + lab_h + pad + big_h + 2 * pad + bar_h + 2 * pad + sm_h + pad + bar_h + pad
-        ph += sm_h + pad
-        if y + ph > bottom:  # not enough room: draw over the banner rather than off-image
-            y = max(0, bottom - ph)
+               pw: int, bottom: int, size: float = 1.0) -> None:
+        """One side: big angle with the side, its direction in words and the best beside
+        it; the gauge with its scale; the hold timer with its bar."""
+        pad = ctx.pad
+        angle_h, hold_h, text_h = self._panel_sizes(ctx, pw, bottom - y, size)
+        bar_h = max(6, round(angle_h * 0.12))
+        beside = self._beside(ctx, pw, angle_h, text_h)
+        ph = self._panel_height(ctx, angle_h, hold_h, text_h, beside)
+        if y + ph > bottom:  # still short of room: over the banner rather than off-image
+            y = max(0, min(ctx.img.shape[0], bottom) - ph)
         _shade(ctx.img, x, y, x + pw, y + ph, keep=0.35)
-        cy = y + pad + lab_h
-        ctx.text(side.upper(), x + pad, cy, 0.6, WHITE, 2)
-        unit = _MEASURE_LABEL.get((info.stretch.measure, info.stretch.direction), "") \
-            if info.stretch is not None else "rotation"
-        if unit:
-            uw = ctx.size(unit, 0.5, 1)[0]
-            ctx.text(unit, x + pw - pad - uw, cy, 0.5, GREY, 1)
-        cy += pad + big_h
-        self._big_value(ctx, value, holding, x + pad, cy)
+        value, word = self._value(r, info, side)
+        cy = y + 2 * pad + round(angle_h)
+        end = self._big_value(ctx, value, bool(r.holding.get(side)), x + pad, cy, angle_h)
+        # side, direction in words, best: right-aligned beside the digits, else below them
+        col = [(f"{side.upper()} hip", WHITE, True), (word, GREY, False),
+               (self._best_text(info, side), GREY, False)]
+        line = ctx.line_h(text_h) + pad // 2
+        ty = y + 2 * pad + round(text_h) if beside else cy + pad + round(text_h)
+        for text, color, bold in col:
+            if text:
+                tw = ctx.width(text, text_h, bold)
+                tx = max(x + pw - pad - tw, end + pad) if beside else x + pad
+                ctx.text(text, tx, ty, text_h, color, bold=bold)
+            ty += line
+        if not beside:
+            cy += 3 * line
         cy += 2 * pad
-        self._gauge(ctx, value, info, x + pad, cy, pw - 2 * pad, bar_h)
-        cy += bar_h + 2 * pad + sm_h
-        self._hold(ctx, r, info, side, x + pad, cy, pw - 2 * pad, bar_h)
+        self._gauge(ctx, self._gauge_value(r, info, side), info, x + pad, cy, pw - 2 * pad,
+                    bar_h, text_h)
+        cy += bar_h + ctx.line_h(text_h * 0.8) + 2 * pad + round(hold_h)
+        self._hold(ctx, r, info, side, x + pad, cy, pw - 2 * pad, bar_h, hold_h, text_h)
 
-    def _big_value(self, ctx: _Ctx, value: float | None, holding: bool, x: int, y: int) -> None:
-        """The current angle in large digits with a drawn degree sign; "--" when None."""
+    def _value(self, r: FrameResult, info: OverlayInfo, side: str
+               ) -> tuple[float | None, str]:
+        """The number in large digits and its direction in words."""
+        if info.stretch is not None:
+            word = _MEASURE_LABEL.get((info.stretch.measure, info.stretch.direction), "")
+            return r.measured.get(side), word
+        rot = r.rotation_deg.get(side)
+        if rot is None or not math.isfinite(rot):
+            return None, "hip rotation"
+        return abs(rot), ("internal rotation" if rot >= 0 else "external rotation")
+
+    def _gauge_value(self, r: FrameResult, info: OverlayInfo, side: str) -> float | None:
+        return r.measured.get(side) if info.stretch is not None else r.rotation_deg.get(side)
+
+    def _big_value(self, ctx: _Ctx, value: float | None, holding: bool, x: int, y: int,
+                   height: float) -> int:
+        """The current angle in large digits; "--" when None. Returns the text's right end."""
         if value is None or not math.isfinite(value):
-            ctx.text("--", x, y, 1.9, GREY, 3)
-            return
-        text = f"{value:.0f}"
-        color = self.holding_color if holding else WHITE
-        tw, th = ctx.size(text, 1.9, 3)
-        ctx.text(text, x, y, 1.9, color, 3)
-        r = max(3, round(th * 0.14))
-        cv2.circle(ctx.img, (x + tw + r + round(3 * ctx.s), y - th + r), r, color,
-                   max(1, round(2 * ctx.s)), AA)
+            text, color = "--", GREY
+        else:
+            text, color = f"{value:.0f}{DEG}", self.holding_color if holding else WHITE
+        ctx.text(text, x, y, height, color, bold=True)
+        return x + ctx.width(text, height, True)
 
-    def _gauge_range(self, info: OverlayInfo) -> tuple[float, float]:
+    def _gauge_range(self, info: OverlayInfo, value: float | None) -> tuple[float, float]:
         if self.gauge_deg is not None:
             return self.gauge_deg
-        thr = info.stretch.threshold_deg if info.stretch is not None else 20.0
-        return -15.0, max(45.0, 2.0 * thr)
+        if info.stretch is None:
+            ir, er = info.rotation_targets
+            lo = -5.0 * math.ceil(max(30.0, 1.5 * er) / 5.0)
+            hi = 5.0 * math.ceil(max(30.0, 1.5 * ir) / 5.0)
+        else:
+            lo, hi = -15.0, max(45.0, 2.0 * info.stretch.threshold_deg)
+        if value is not None and math.isfinite(value):  # never pinned at an edge
+            lo = min(lo, 15.0 * math.floor((value - 5.0) / 15.0))
+            hi = max(hi, 15.0 * math.ceil((value + 5.0) / 15.0))
+        return lo, hi
 
     def _gauge(self, ctx: _Ctx, value: float | None, info: OverlayInfo, x: int, y: int,
-               width: int, height: int) -> None:
-        """Horizontal bar: target zone (threshold and deeper) in green, zero tick, marker."""
-        lo, hi = self._gauge_range(info)
+               width: int, height: int, text_h: float) -> None:
+        """Horizontal bar with a degree scale: target zone(s) in green, zero, marker."""
+        lo, hi = self._gauge_range(info, value)
 
         def px(v: float) -> int:
             return x + round((min(max(v, lo), hi) - lo) / (hi - lo) * width)
 
         cv2.rectangle(ctx.img, (x, y), (x + width, y + height), (70, 70, 70), -1)
+        zones: list[tuple[float, float, float]] = []  # (from, to, threshold line)
         if info.stretch is not None:
-            cv2.rectangle(ctx.img, (px(info.stretch.threshold_deg), y), (x + width, y + height),
-                          DARK_GREEN, -1)
-            cv2.line(ctx.img, (px(info.stretch.threshold_deg), y - 2),
-                     (px(info.stretch.threshold_deg), y + height + 2), GREEN, 2)
+            thr = info.stretch.threshold_deg
+            zones.append((thr, hi, thr))
+        else:
+            ir, er = info.rotation_targets
+            zones += [(ir, hi, ir), (lo, -er, -er)]
+        for a, b, line in zones:
+            cv2.rectangle(ctx.img, (px(a), y), (px(b), y + height), DARK_GREEN, -1)
+            cv2.line(ctx.img, (px(line), y - 2), (px(line), y + height + 2), GREEN, 2)
         cv2.line(ctx.img, (px(0.0), y), (px(0.0), y + height), GREY, 1)
+        # the scale: the ends, zero and the thresholds, in degrees
+        small = text_h * 0.8
+        ticks = list(dict.fromkeys([lo, hi, 0.0, *(z[2] for z in zones)]))  # by priority
+        label_y = y + height + round(small) + ctx.pad // 2
+        taken: list[tuple[int, int]] = []
+        for v in ticks:
+            label = f"{v:.0f}"
+            if info.stretch is None:  # rotation both ways: unsigned, the ends say which way
+                label = f"{abs(v):.0f}" + (" ER" if v == lo else " IR" if v == hi else "")
+            tw = ctx.width(label, small, False)
+            lx = min(max(px(v) - tw // 2, x), x + width - tw)
+            gap = ctx.pad // 2
+            if all(lx + tw + gap < a or lx > b + gap for a, b in taken):
+                ctx.text(label, lx, label_y, small, GREY)
+                taken.append((lx, lx + tw))
         if value is not None and math.isfinite(value):
             mx = px(value)
             d = max(4, round(height * 0.6))
-            tri = np.array([[mx, y + height], [mx - d, y + height + d + 2],
-                            [mx + d, y + height + d + 2]], np.int32)
+            tri = np.array([[mx, y], [mx - d, y - d - 2], [mx + d, y - d - 2]], np.int32)
             cv2.rectangle(ctx.img, (mx - 2, y - 2), (mx + 2, y + height + 2), WHITE, -1)
             cv2.fillConvexPoly(ctx.img, tri, WHITE, AA)
 
     def _hold(self, ctx: _Ctx, r: FrameResult, info: OverlayInfo, side: str, x: int, y: int,
-              width: int, height: int) -> None:
-        """Hold timer text, progress bar toward the target, best angle below."""
-        elapsed = r.hold_elapsed.get(side, 0.0) or 0.0
-        target = info.target_s
-        holding = bool(r.holding.get(side))
-        label = f"hold {elapsed:.0f} / {target:.0f} s" if target else f"hold {elapsed:.0f} s"
-        ctx.text(label, x, y, 0.5, WHITE if holding else GREY, 1)
+              width: int, height: int, hold_h: float, text_h: float) -> None:
+        """Hold timer (large) and its progress bar toward the target."""
+        if info.hold_s is not None:
+            elapsed = info.hold_s.get(side, 0.0)
+            holding = elapsed > 0
+        else:
+            elapsed = r.hold_elapsed.get(side, 0.0) or 0.0
+            holding = bool(r.holding.get(side))
+        target = info.target_s if info.stretch is not None or info.hold_target_s else None
+        label = f"{elapsed:.0f} / {target:.0f} s" if target else f"{elapsed:.0f} s"
+        ctx.text(label, x, y, hold_h, WHITE if holding else GREY, bold=True)
+        hw = ctx.width(label, hold_h, True)
+        if hw + ctx.pad + ctx.width("hold", text_h, False) <= width:
+            ctx.text("hold", x + hw + ctx.pad, y, text_h, GREY)
         by = y + ctx.pad
         cv2.rectangle(ctx.img, (x, by), (x + width, by + height), (70, 70, 70), -1)
         if target and elapsed > 0:
             frac = min(1.0, elapsed / target)
             color = GREEN if frac >= 1.0 else (self.holding_color if holding else GREY)
             cv2.rectangle(ctx.img, (x, by), (x + round(frac * width), by + height), color, -1)
-        best = info.best_deg.get(side)
-        best_txt = f"best {best:.0f} deg" if best is not None else "best --"
-        ctx.text(best_txt, x, by + height + ctx.pad + ctx.size("0", 0.5, 1)[1], 0.5, GREY, 1)
+
+    @staticmethod
+    def _best_text(info: OverlayInfo, side: str) -> str:
+        def deg(v: float | None) -> str:
+            return "--" if v is None else f"{v:.0f}{DEG}"
+
+        if info.stretch is None:
+            ir, er = info.best_rotation.get(side, (None, None))
+            return f"best IR {deg(ir)}  ER {deg(er)}"
+        return f"best {deg(info.best_deg.get(side))}"
 
     # ------------------------------------------------------------------ centre
     def _centre(self, ctx: _Ctx, info: OverlayInfo) -> None:
         """"PAUSED" or the countdown, large, in the middle of the image."""
         if info.paused:
-            text, scale = "PAUSED", 2.0
+            text, height = "PAUSED", ctx.h(0.12)
         elif info.countdown is not None and info.countdown > 0:
-            text, scale = str(math.ceil(info.countdown)), 4.0
+            text, height = str(math.ceil(info.countdown)), ctx.h(0.3)
         else:
             return
         h, w = ctx.img.shape[:2]
-        tw, th = ctx.size(text, scale, 4)
+        height = min(height, height * 0.8 * w / max(1, ctx.width(text, height, True)))
+        tw, th = ctx.width(text, height, True), round(height)
         x, y = (w - tw) // 2, (h + th) // 2
-        _shade(ctx.img, x - ctx.pad * 2, y - th - ctx.pad * 2, x + tw + ctx.pad * 2,
-               y + ctx.pad * 2, keep=0.3)
-        ctx.text(text, x, y, scale, WHITE, 4)
+        p2 = ctx.pad * 2
+        _shade(ctx.img, x - p2, y - th - p2, x + tw + p2, y + p2, keep=0.3)
+        ctx.text(text, x, y, height, WHITE, bold=True)
 
 
 class _Ctx:
-    """Per-image drawing helpers with fonts scaled to the image size."""
+    """Per-image drawing helpers: text sized in pixels, every text box recorded."""
 
     def __init__(self, img: np.ndarray, font_scale: float) -> None:
         self.img = img
-        self.s = min(img.shape[0], img.shape[1]) / 480.0 * font_scale
-        self.pad = max(3, round(7 * self.s))
+        self.w = img.shape[1]
+        self.s = min(img.shape[0], img.shape[1]) / 480.0  # line widths, markers
+        self.font_scale = font_scale
+        self.pad = max(3, round(img.shape[0] * 0.012))
+        self.boxes: list[tuple[int, int, int, int, str]] = []
 
-    def _thick(self, thickness: int) -> int:
-        return max(1, round(thickness * self.s))
+    def h(self, fraction: float) -> float:
+        """A text height in pixels: ``fraction`` of the image height (of 1.25 x the width
+        in a narrow, portrait image, where the height would make the text too wide)."""
+        h, w = self.img.shape[:2]
+        return fraction * min(h, 1.25 * w) * self.font_scale
 
-    def size(self, text: str, scale: float, thickness: int) -> tuple[int, int]:
-        """(width, height) in pixels of ``text`` at a base scale (scaled for the image)."""
-        (tw, th), _ = cv2.getTextSize(text, FONT, scale * self.s, self._thick(thickness))
-        return tw, th
+    def width(self, text: str, height: float, bold: bool = False) -> int:
+        """Width in pixels of ``text`` with digits ``height`` pixels tall."""
+        return _width(text, round(height, 2), bold)
 
-    def wrap(self, text: str, scale: float, thickness: int, max_w: int) -> tuple[str, ...]:
-        """``text`` wrapped to ``max_w`` pixels at a base scale."""
-        return _wrap(text, round(scale * self.s, 3), self._thick(thickness), max_w)
+    def line_h(self, height: float) -> int:
+        """Height of a text line, descenders included."""
+        return round(height * 1.3)
 
-    def text(self, text: str, x: int, y: int, scale: float, color: tuple[int, int, int],
-             thickness: int, *, outline: bool = False) -> None:
-        """Draw ``text`` with its baseline-left at (x, y); ``outline`` adds a dark edge."""
-        t = self._thick(thickness)
+    def wrap(self, text: str, height: float, bold: bool, max_w: int) -> tuple[str, ...]:
+        """``text`` wrapped to ``max_w`` pixels."""
+        return _wrap(text, round(height, 2), bold, max_w)
+
+    def text(self, text: str, x: int, y: int, height: float, color: tuple[int, int, int],
+             *, bold: bool = False, outline: bool = False) -> None:
+        """Draw ``text`` with its baseline-left at (x, y), digits ``height`` pixels tall;
+        ``outline`` adds a dark edge."""
+        scale, thick = _font(round(height, 2))
+        thick += int(bold)
+        self.boxes.append((x, y - round(height) - 1, x + self.width(text, height, bold),
+                           y + round(height * 0.3), text))
         if outline:
-            cv2.putText(self.img, text, (x, y), FONT, scale * self.s, (0, 0, 0), t + 2, AA)
-        cv2.putText(self.img, text, (x, y), FONT, scale * self.s, color, t, AA)
+            cv2.putText(self.img, text, (x, y), FONT, scale, (0, 0, 0), thick + 2, AA)
+        cv2.putText(self.img, text, (x, y), FONT, scale, color, thick, AA)
 
-    def block_height(self, lines: list[tuple[str, float, int, tuple[int, int, int]]]) -> int:
-        """Height of a banner holding ``lines`` (text, scale, thickness, colour)."""
-        return self.pad + sum(self.size("Ag", sc, th)[1] + self.pad for _, sc, th, _ in lines)
+    def block_height(self, lines: list[Line]) -> int:
+        """Height of a banner holding ``lines``."""
+        return self.pad + sum(self.line_h(h) + self.pad for _, h, _, _ in lines)
 
-    def block(self, lines: list[tuple[str, float, int, tuple[int, int, int]]], y: int,
-              x0: int, x1: int) -> int:
+    def block(self, lines: list[Line], y: int, x0: int, x1: int) -> int:
         """Draw a shaded banner from y with ``lines``; returns its bottom y."""
         bottom = y + self.block_height(lines)
         _shade(self.img, x0, y, x1, bottom)
         cy = y + self.pad
-        for text, sc, th, color in lines:
-            cy += self.size("Ag", sc, th)[1]
-            self.text(text, x0 + self.pad, cy, sc, color, th)
-            cy += self.pad
+        for text, height, bold, color in lines:
+            cy += round(height)
+            self.text(text, x0 + self.pad, cy, height, color, bold=bold)
+            cy += self.line_h(height) - round(height) + self.pad
         return bottom
 
 

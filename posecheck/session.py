@@ -17,6 +17,7 @@ value is in its direction (positive = deeper), see :class:`posecheck.stretches.S
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -24,23 +25,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posecheck.filters import AngleSmoother
-from posecheck.geometry import frame_angles
+from posecheck.geometry import ImageRefs, frame_angles
+from posecheck.geometry.fusion import GeometryParams
 from posecheck.geometry.swap import SwapTracker
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
-from posecheck.neutral import NeutralCapture
+from posecheck.neutral import LegReference, NeutralCapture
 from posecheck.setup_check import check_view, compensation_warnings, view_yaw_deg
 from posecheck.stretches import Stretch
 from posecheck.summary import END_RANGE_DEG
 from posecheck.types import FrameAngles, FrameResult, HoldEvent, PoseFrame, SideAngles, Warning_
 
+KNEE_GATE_DEG = GeometryParams().min_knee_flexion_deg  # rotation needs the knee this bent
 MIN_CONFIDENCE = 0.3  # rotation values below this confidence are not used
+_TARGET_WORD = {("rotation_deg", 1): "internal rotation",
+                ("rotation_deg", -1): "external rotation",
+                ("hip_abduction_deg", -1): "adduction", ("hip_abduction_deg", 1): "abduction"}
 MAX_FRAME_GAP_S = 0.25  # a measured frame counts for the time to the next, at most this
 
 
 @dataclass
 class _RotationStats:
-    """Running rotation statistics of one (stretch, side), from the raw (uncorrected) angle.
+    """Running rotation statistics of one (stretch, side), from the smoothed angle before the
+    neutral correction ("uncorrected"; "raw" always means unsmoothed, straight from the
+    geometry).
 
     The neutral offset is applied when the summary is made, to every frame alike, so frames
     seen before the neutral reference was taken are corrected too.
@@ -59,13 +67,14 @@ class _RotationStats:
 
     def to_dict(self, offset: float) -> dict[str, Any]:
         if self.frames == 0:
-            return {"peak_rotation_deg": None, "peak_rotation_raw_deg": None,
+            return {"peak_rotation_deg": None, "peak_rotation_uncorrected_deg": None,
                     "peak_internal_deg": None, "peak_external_deg": None,
                     "mean_confidence": None, "rotation_frames": 0}
         hi, lo = self.raw_max - offset, self.raw_min - offset
         return {
             "peak_rotation_deg": hi if abs(hi) >= abs(lo) else lo,
-            "peak_rotation_raw_deg": self.raw_max if abs(self.raw_max) >= abs(self.raw_min)
+            "peak_rotation_uncorrected_deg": self.raw_max
+            if abs(self.raw_max) >= abs(self.raw_min)
             else self.raw_min,
             "peak_internal_deg": max(0.0, hi),
             "peak_external_deg": max(0.0, -lo),
@@ -101,6 +110,22 @@ class _Pair:
         return sum(g for (_, v), g in zip(self.samples, gaps, strict=True) if v >= floor)
 
 
+def _knee_gated(angles: FrameAngles) -> FrameAngles:
+    """Drop a smoothed rotation whose own smoothed knee flexion is under the knee gate.
+
+    The geometry gates each raw frame (rotation only with the knee bent >= the gate); the
+    smoothed knee lags behind the raw one, so without this a smoothed row could carry a
+    rotation beside a knee flexion under the gate."""
+    sides = {}
+    for name in SIDES:
+        a = angles.side(name)
+        knee = a.knee_flexion_deg
+        if a.rotation_deg is not None and (knee is None or knee < KNEE_GATE_DEG):
+            a = dataclasses.replace(a, rotation_deg=None)
+        sides[name] = a
+    return dataclasses.replace(angles, **sides)
+
+
 class Session:
     """Measure one or more stretches on both sides from a stream of pose frames.
 
@@ -134,6 +159,7 @@ class Session:
             (m, side): NeutralCapture() for m in measures for side in SIDES
         }
         self._swaps = SwapTracker()
+        self.references = LegReference()
         self.active: tuple[str, str] | None = None
         self.measuring = True  # False: frames update the display and neutral, never a hold
         self.frames = 0
@@ -152,8 +178,9 @@ class Session:
         yaw = view_yaw_deg(pose.world_landmarks)
         if yaw is not None:
             self._yaws.append(yaw)
-        raw = frame_angles(pose)
-        smoothed = self._smoother.update(raw) if self._smoother else raw
+        self.references.update(t, pose.landmarks_px)
+        raw = frame_angles(pose, refs=ImageRefs.single(*self.references.arrays()))
+        smoothed = _knee_gated(self._smoother.update(raw)) if self._smoother else raw
         if self.use_neutral:
             self._feed_neutral(t, smoothed)
         rotation = {s: self._corrected(smoothed.side(s), s, "rotation_deg") for s in SIDES}
@@ -228,12 +255,16 @@ class Session:
         self.t_last = pose.t
 
     def _feed_neutral(self, t: float, angles: FrameAngles) -> None:
+        """Buffer every angle; take the offsets over a window the image judged neutral."""
         for (measure, side), capture in self.neutral.items():
             a = angles.side(side)
             if measure == "rotation_deg" and a.confidence < MIN_CONFIDENCE:
                 capture.update(t, None)
             else:
                 capture.update(t, getattr(a, measure))
+            window = self.references.neutral_event.get(side)
+            if window is not None:
+                capture.capture(*window)
 
     def _corrected(self, a: SideAngles, side: str, measure: str) -> float | None:
         """The angle ``measure`` of one side minus its neutral offset (None if untrusted)."""
@@ -277,8 +308,30 @@ class Session:
                 return f"{side}: hold it... {el:.0f} / {st.hold_target_s:.0f} s"
         if warnings and warnings[0].code in ("no_person", "not_visible", "facing", "implausible"):
             return warnings[0].text
+        if self.active is None and len(self.stretches) > 1:  # analyse: every stretch at once
+            targets = ", ".join(
+                f"{_TARGET_WORD.get((x.measure, x.direction), x.name)} "
+                f"{self.pairs[(x.id, sides[0])].threshold_deg:.0f}°" for x in self.stretches)
+            return f"Targets: {targets}"
         thr = self.pairs[(st.id, sides[0])].threshold_deg
         return f"{st.name}: stretch to {thr:.0f}° and hold"
+
+    def best_deg(self, stretch_id: str, side: str) -> float | None:
+        """The best (deepest) neutral-corrected value of one (stretch, side) measured so far,
+        degrees in the stretch's direction: exactly the ``peak_measured_deg`` the summary
+        (and so the history) will store, None before anything was measured."""
+        pair = self.pairs[(stretch_id, side)]
+        if pair.peak_uncorrected is None:
+            return None
+        offset = self.neutral[(pair.stretch.measure, side)].offset_deg if self.use_neutral \
+            else 0.0
+        return pair.peak_uncorrected - pair.stretch.direction * offset
+
+    def neutral_offsets(self) -> dict[tuple[str, str], float]:
+        """(measure, side) -> the neutral offset subtracted in the summary, degrees (0 when
+        the session takes no neutral reference)."""
+        return {key: (cap.offset_deg if self.use_neutral else 0.0)
+                for key, cap in self.neutral.items()}
 
     # ------------------------------------------------------------------ end
     def finish(self) -> list[HoldEvent]:
@@ -320,7 +373,8 @@ class Session:
 
     def _neutral_info(self, side: str) -> dict[str, Any]:
         cap = self.neutral[("rotation_deg", side)]
-        return {"captured": cap.captured, "offset_deg": cap.offset_deg, "t": cap.captured_at}
+        return {"captured": cap.captured, "offset_deg": cap.offset_deg, "t": cap.captured_at,
+                "window_s": list(cap.window) if cap.window is not None else None}
 
     def _side_summary(self, pair: _Pair) -> dict[str, Any]:
         out = pair.tracker.summary().to_dict()
@@ -328,8 +382,7 @@ class Session:
         out.update(pair.rotation.to_dict(offset))
         measure_offset = self.neutral[(pair.stretch.measure, pair.side)].offset_deg
         if pair.peak_uncorrected is not None:
-            out["peak_measured_deg"] = (pair.peak_uncorrected
-                                        - pair.stretch.direction * measure_offset)
+            out["peak_measured_deg"] = self.best_deg(pair.stretch.id, pair.side)
         out["neutral_offset_deg"] = measure_offset
         out["end_range_s"] = pair.end_range_s()
         return out

@@ -348,17 +348,20 @@ class PacedFileSource(_ThreadedSource):
     """A file played at its own frame rate as a camera would deliver it (newest frame wins).
 
     ``t`` is the file's own timestamp of each delivered frame; frames the consumer is too
-    slow to take are dropped.
+    slow to take are dropped. Playback starts when the frames are first asked for (the
+    consumer is ready: a model that takes 2 s to load does not lose the first 2 s).
+    ``loop``: start again at the end, times going on (one pass + 1 frame later).
     """
 
     is_live = True
     stall_message = "stopped delivering frames"
 
     def __init__(self, path: str | Path, stall_timeout: float = DEFAULT_STALL_TIMEOUT_S,
-                 speed: float = 1.0) -> None:
+                 speed: float = 1.0, *, loop: bool = False) -> None:
         super().__init__()
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
+        self._path = path
         self._file = FileSource(path)
         self.description = self._file.description
         self.fps = self._file.fps
@@ -366,8 +369,37 @@ class PacedFileSource(_ThreadedSource):
         self.rotation_deg = self._file.rotation_deg
         self._size = self._file.size
         self._speed = speed
+        self._stall_timeout = stall_timeout
         self._start: float | None = None
-        self._reader = LatestFrameReader(self._grab, stall_timeout, name="posecheck-paced")
+        self._loop = loop
+        self._offset = 0.0  # added to the file's times after each replay
+        self._last_t: float | None = None
+        self.passes = 1
+        self._closed = False
+
+    def __iter__(self) -> Iterator[VideoFrame]:
+        if self._reader is None and not self._closed:
+            self._reader = LatestFrameReader(self._grab, self._stall_timeout,
+                                             name="posecheck-paced")
+        yield from super().__iter__()
+
+    def _next_file_frame(self) -> VideoFrame | None:
+        frame = self._file.read()
+        if frame is None and self._loop and self._last_t is not None and not self._file.error:
+            self._file.close()
+            self._file = FileSource(self._path)
+            step = 1.0 / self.fps if self.fps else 1.0 / 30.0
+            self._offset = self._last_t + step
+            self.passes += 1
+            frame = self._file.read()
+            if frame is not None:
+                frame = VideoFrame(t=frame.t + self._offset, image=frame.image,
+                                   index=frame.index)
+        elif frame is not None and self._offset:
+            frame = VideoFrame(t=frame.t + self._offset, image=frame.image, index=frame.index)
+        if frame is not None:
+            self._last_t = frame.t
+        return frame
 
     @property
     def clock_origin(self) -> float | None:
@@ -375,7 +407,7 @@ class PacedFileSource(_ThreadedSource):
         return self._start
 
     def _grab(self) -> tuple[bool, np.ndarray | None, float]:
-        frame = self._file.read()
+        frame = self._next_file_frame()
         if frame is None:
             self.error = self._file.error
             return False, None, math.inf
@@ -389,6 +421,7 @@ class PacedFileSource(_ThreadedSource):
 
     def close(self) -> None:
         """Stop the pacing thread and release the file (idempotent)."""
+        self._closed = True
         if self._reader is not None:
             self._reader.stop()
             self._reader = None
@@ -414,10 +447,12 @@ def _open_capture(spec: int | str) -> Any:
 
 
 def open_source(spec: str | int | Path, *, paced: bool = False,
-                stall_timeout: float = DEFAULT_STALL_TIMEOUT_S) -> VideoSource:
+                stall_timeout: float = DEFAULT_STALL_TIMEOUT_S,
+                loop: bool = False) -> VideoSource:
     """Open a video file path, a camera index (``0`` or ``"0"``) or an rtsp/http(s) URL.
 
-    ``paced=True`` plays a file in real time (see :class:`PacedFileSource`);
+    ``paced=True`` plays a file in real time (see :class:`PacedFileSource`; ``loop``
+    replays it);
     ``stall_timeout`` (seconds) ends a live source that stops delivering frames.
     Raises :class:`SourceError` with one line when the source cannot be used.
     """
@@ -428,5 +463,5 @@ def open_source(spec: str | int | Path, *, paced: bool = False,
     if "://" in text:
         return CameraSource(_open_capture(text), text, stall_timeout)
     if paced:
-        return PacedFileSource(text, stall_timeout)
+        return PacedFileSource(text, stall_timeout, loop=loop)
     return FileSource(text)

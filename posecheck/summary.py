@@ -60,8 +60,9 @@ def deg_text(value: float | None, signed: bool = False) -> str:
     return f"{value:+.0f}°" if signed else f"{value:.0f}°"
 
 
-def format_summary(summary: dict[str, Any]) -> list[str]:
-    """Short human-readable lines: per stretch and side, peaks, holds and hold time."""
+def format_summary(summary: dict[str, Any], nothing: str | None = None) -> list[str]:
+    """Short human-readable lines: per stretch and side, peaks, holds and hold time.
+    ``nothing``: the line when nothing was measured (default: no suitable view)."""
     lines = []
     for sid, entry in summary.get("by_stretch", {}).items():
         for side, s in entry["sides"].items():
@@ -75,22 +76,22 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
                 f"  holds {len(holds)}  held {s.get('total_hold_s', 0.0):.1f} s"
             )
     if not lines:
-        lines.append("nothing measured (no suitable view of the legs)")
+        lines.append(nothing or "nothing measured (no suitable view of the legs)")
     lines.extend(_neutral_lines(summary))
     return lines
 
 
 def _neutral_lines(summary: dict[str, Any]) -> list[str]:
-    """How much the neutral reference changed the rotation peaks (raw vs corrected)."""
+    """How much the neutral reference changed the rotation peaks (uncorrected vs corrected)."""
     parts = []
     for side, info in summary.get("neutral", {}).items():
         if not info.get("captured"):
             continue
         side_summary = summary.get("sides", {}).get(side, {})
-        raw, corrected = side_summary.get("peak_rotation_raw_deg"), side_summary.get(
+        unc, corrected = side_summary.get("peak_rotation_uncorrected_deg"), side_summary.get(
             "peak_rotation_deg")
-        change = f", peak {raw:+.0f}° raw -> {corrected:+.0f}°" if (
-            raw is not None and corrected is not None) else ""
+        change = f", peak {unc:+.0f}° uncorrected -> {corrected:+.0f}°" if (
+            unc is not None and corrected is not None) else ""
         parts.append(f"{side} {info['offset_deg']:+.1f}°{change}")
     if not parts:
         return ["neutral reference: none taken (angles uncorrected)"]

@@ -1,10 +1,11 @@
-"""Shared ``--db PATH`` and ``--person NAME`` options of the commands that use the history.
+"""Options shared by several commands, each described once: ``--db PATH`` (the session
+history), ``--person NAME`` (who was measured) and ``--model PATH`` (the pose model).
 
-``add_db_argument(parser)`` adds the option; ``open_store(args)`` opens the database it
-names (flag, then ``$POSECHECK_DB``, then the user data directory). Other commands that
-save sessions (analyse, live) may use both. ``add_person_argument`` / ``person_from``: who
-was measured (flag, then ``$POSECHECK_PERSON``, else None = the default person when storing).
-Standard library only at import time.
+``add_db_argument(parser)`` adds ``--db``; ``open_store(args)`` opens the database it
+names (flag, then ``$POSECHECK_DB``, then the user data directory); every command that
+reads or saves sessions uses it. ``add_person_argument`` / ``person_from``: who was
+measured (flag, then ``$POSECHECK_PERSON``, else None = the default person when storing).
+``add_model_argument(parser)`` adds ``--model``. Standard library only at import time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 from posecheck.errors import ConfigError
 from posecheck.store import DEFAULT_PERSON, PERSON_ENV_VAR, Store, clean_person, resolve_db_path
@@ -25,6 +27,18 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="history database file (default: $POSECHECK_DB, else "
         "history.sqlite3 in the user data directory)",
+    )
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model PATH`` to a command's parser."""
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="MediaPipe pose landmarker .task file (default: $POSECHECK_MODEL, else the "
+        "bundled full model models/pose_landmarker_full.task)",
     )
 
 

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from posecheck.cli._signals import StopSignals
-from posecheck.cli._store_args import add_person_argument, person_from
+from posecheck.cli._store_args import (
+    add_db_argument,
+    add_model_argument,
+    add_person_argument,
+    person_from,
+)
 from posecheck.errors import ConfigError, StoreError
 
 
@@ -37,15 +42,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", type=Path, default=Path("posecheck-out"), metavar="DIR",
                    help="output folder (default: ./posecheck-out)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated.mp4")
-    p.add_argument("--model", type=Path, metavar="PATH", help="pose model .task bundle")
+    add_model_argument(p)
     p.add_argument("--mot", action="store_true", help="also write angles.mot (OpenSim)")
     p.add_argument("--no-neutral", action="store_true", help="do not subtract a neutral "
                    "reference taken before the first hold")
     p.add_argument("--raw", action="store_true", help="no smoothing of the angles")
     p.add_argument("--jobs", type=int, metavar="N", help="files analysed in parallel "
                    "(default: min(files, CPU cores))")
-    p.add_argument("--db", metavar="PATH", help="history database (default: $POSECHECK_DB "
-                   "or the user data folder)")
+    add_db_argument(p)
     p.add_argument("--no-store", action="store_true", help="do not record in the history")
     p.add_argument("--force", action="store_true", help="record in the history even when "
                    "this input was recorded before (default: once per file content)")

@@ -19,7 +19,8 @@ from posecheck.cli._store_args import (
     person_from,
 )
 from posecheck.safe_text import printable
-from posecheck.store import SIDES, SessionRecord, local_time, zone_label
+from posecheck.store import SIDES, SessionRecord, Store, local_time, zone_label
+from posecheck.stretches import get_stretch, load_catalogue
 
 COLUMNS = ("id", "date", "kind", "stretch", "side", "peak IR", "peak ER", "measured",
            "hold s", "holds", "source")  # fmt: skip
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     since = parse_date(args.since) if args.since else None
     person = person_from(args)
     with open_store(args) as store:
+        if args.stretch:
+            _check_stretch(args.stretch, store)
         if person is not None:
             person = store.require_person(person)
         sessions = store.sessions(stretch=args.stretch, side=args.side, since=since,
@@ -63,6 +66,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_by_person(sessions))
     return 0
+
+
+def _check_stretch(stretch_id: str, store: Store) -> None:
+    """An unknown stretch id is an error (as everywhere): ConfigError listing the valid ids.
+
+    Known: the catalogue's ids and any id stored in the history (a stretch from a user
+    file that is no longer loaded can still be listed)."""
+    catalogue = load_catalogue()
+    if stretch_id in catalogue or store.sessions(stretch=stretch_id):
+        return
+    get_stretch(stretch_id, catalogue)  # raises, naming the valid stretches
 
 
 def format_by_person(sessions: list[SessionRecord]) -> str:

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from posecheck.cli._store_args import add_model_argument
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``landmarks`` command."""
@@ -22,9 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("video", metavar="VIDEO", help="video file to read")
     parser.add_argument("-o", "--output", metavar="FILE.jsonl", required=True, type=Path,
                         help="landmark file to write (replaced atomically)")
-    parser.add_argument("--model", metavar="PATH", type=Path, default=None,
-                        help="MediaPipe pose landmarker .task bundle (default: the bundled "
-                        "full model, or $POSECHECK_MODEL)")
+    add_model_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 

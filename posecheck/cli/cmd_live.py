@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from posecheck.cli._signals import StopSignals
-from posecheck.cli._store_args import add_person_argument, person_from
+from posecheck.cli._store_args import (
+    add_db_argument,
+    add_model_argument,
+    add_person_argument,
+    person_from,
+)
 from posecheck.errors import ConfigError, StoreError
 from posecheck.landmarks import SIDES
 from posecheck.safe_text import printable
@@ -22,12 +27,17 @@ HELP = "live feedback on hip rotation and hold time from a webcam (or a video pl
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``live`` command."""
-    p = sub.add_parser("live", help=HELP, description=HELP + (
-        " Keys: space pause, n next, s switch side, q quit. The session is saved on quit, "
-        "on Ctrl-C and when the camera stops. No video is recorded unless --record is given."))
+    p = sub.add_parser("live", help=HELP, description=(
+        "Live feedback on hip rotation and hold time from a webcam, or from a video played "
+        "as a camera would deliver it. Keys in the window: space pause, n next step, "
+        "s switch side, f full screen, q quit. The session is saved on quit, on Ctrl-C and "
+        "when the source ends. No video is recorded unless --record is given."))
     p.add_argument("--source", default="0",
                    help="camera index (default 0), a video file (played at its own frame "
-                        "rate, as a camera would deliver it) or a stream URL")
+                        "rate, as a camera would deliver it, from when the model is "
+                        "ready) or a stream URL")
+    p.add_argument("--loop", action="store_true",
+                   help="replay a video file --source from the start when it ends")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--stretch", metavar="NAME",
                       help="one stretch (see 'posecheck stretches'); default: the routine")
@@ -51,8 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="get-ready countdown before each stretch (default 3)")
     p.add_argument("--max-seconds", type=float, metavar="SECONDS",
                    help="stop after this many seconds of stream time")
-    p.add_argument("--model", type=Path, metavar="PATH", help="a MediaPipe pose .task file")
-    p.add_argument("--db", metavar="PATH", help="history database (default: user data dir)")
+    add_model_argument(p)
+    add_db_argument(p)
     p.add_argument("--no-store", action="store_true", help="do not add the session to history")
     add_person_argument(p, "who is stretching: the session is stored for this person")
     p.set_defaults(func=run)
@@ -142,7 +152,7 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
         threshold=args.threshold, source=args.source, out_dir=out_dir,
         headless=args.headless, record=args.record, model=args.model,
         sound=not args.no_sound, neutral=not args.no_neutral, countdown_s=args.countdown,
-        max_seconds=args.max_seconds,
+        max_seconds=args.max_seconds, loop=args.loop,
     )
     summary = app.run()
     for line in app.report_lines(summary):

@@ -38,9 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def describe_measure(stretch: Stretch) -> str:
-    """E.g. "hip rotation, deeper = more external rotation" (plain words)."""
+    """The angle measured, named in the stretch's direction, in plain words: e.g. "hip
+    rotation, deeper = more external rotation", "hip adduction, deeper = more adduction"."""
     name, directions = _MEASURE_WORDS.get(stretch.measure, (stretch.measure, {}))
     deeper = directions.get(stretch.direction, "larger" if stretch.direction > 0 else "smaller")
+    if stretch.measure != "rotation_deg" and stretch.direction < 0:
+        name = f"{name.split()[0]} {deeper}"  # "hip adduction", not "hip abduction"
     return f"{name}, deeper = more {deeper}"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from mp4box import CHROMIUM_PLAYS, mp4_video_codec
 
 from posecheck.cli import main
 
@@ -63,6 +64,8 @@ def test_sample_video_writes_every_output(sample_run: Path):
     n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
     cap.release()
     assert h > w and h == 960 and n == pytest.approx(100, abs=1)
+    assert mp4_video_codec(sample_run / "annotated.mp4") == "avc1"  # H.264: browsers play it
+    assert "avc1" in CHROMIUM_PLAYS
 
 
 @pytest.mark.model

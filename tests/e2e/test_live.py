@@ -20,6 +20,7 @@ from posecheck.stretches import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 VIDEO = ROOT / "samples" / "tfjs_pose_squats.mp4"
+RENDERED = ROOT / "samples" / "rendered_seated_irer_right.mp4"  # 640x480, right hip IR/ER
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -77,13 +78,39 @@ def test_ctrl_c_still_saves_what_was_measured(tmp_path: Path) -> None:
     assert sum(1 for _ in read_landmarks(out / "landmarks.jsonl")) == summary["frames"]
 
 
-@pytest.fixture
-def xvfb_display():
-    """A private X server for the window test (CI installs Xvfb)."""
+def test_rendered_stretch_reaches_the_stretch_and_a_hold_headless(tmp_path: Path) -> None:
+    out = tmp_path / "session"
+    proc = live("--source", str(RENDERED), "--headless", "--stretch", "external-rotation",
+                "--side", "right", "--no-store", "--no-sound", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "keys:" not in proc.stdout  # no key help where no keys work
+    assert "go: Seated hip external rotation" in proc.stdout
+    assert "right: hold started at" in proc.stdout, proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    right = summary["by_stretch"]["external-rotation"]["sides"]["right"]
+    assert len(right["holds"]) >= 1 and right["peak_measured_deg"] >= 25.0
+    assert summary["live"]["ended_in_phase"] in ("measure", "done")
+
+
+def test_a_file_that_ends_before_measuring_says_so(tmp_path: Path) -> None:
+    # 13 s of squats and a 30 s countdown: the file ends before measuring can begin
+    proc = live("--source", str(VIDEO), "--headless", "--stretch", "internal-rotation",
+                "--countdown", "30", "--no-store", "--no-sound", "--out", str(tmp_path / "s"))
+    assert proc.returncode == 0, proc.stderr
+    assert "session ended: source ended during the " in proc.stdout, proc.stdout
+    assert "nothing measured: the session ended in the " in proc.stdout
+    assert "before measuring began" in proc.stdout
+    assert "no suitable view of the legs" not in proc.stdout
+
+
+@pytest.fixture(params=["1280x800"])
+def xvfb_display(request: pytest.FixtureRequest):
+    """A private X server of a laptop's screen size for the window tests (CI installs
+    Xvfb)."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (CI installs it; apt-get install xvfb)")
     display = f":{90 + os.getpid() % 500}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24"],
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{request.param}x24"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     yield display
@@ -104,6 +131,43 @@ def test_window_mode_runs_and_records(tmp_path: Path, xvfb_display: str) -> None
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     cap.release()
     assert n >= 10
+
+
+def _window_width(display: str) -> int | None:
+    """The posecheck window's width from xwininfo (None while there is no such window)."""
+    proc = subprocess.run(["xwininfo", "-name", "posecheck"], capture_output=True, text=True,
+                          env={**os.environ, "DISPLAY": display}, timeout=10)
+    for line in proc.stdout.splitlines():
+        if line.strip().startswith("Width:"):
+            return int(line.split(":")[1])
+    return None
+
+
+def test_window_opens_as_large_as_the_screen_allows(tmp_path: Path, xvfb_display: str) -> None:
+    """Under a 1280x800 screen a 640x480 camera gets a window at least 960 px wide (it was
+    400x300), seen from outside (xwininfo) and by the app itself (summary)."""
+    out = tmp_path / "session"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "posecheck", "live", "--source", str(RENDERED), "--stretch",
+         "internal-rotation", "--side", "right", "--max-seconds", "6", "--no-store",
+         "--no-sound", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"})
+    widths = []
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if shutil.which("xwininfo"):
+            width = _window_width(xvfb_display)
+            if width:
+                widths.append(width)
+        time.sleep(0.5)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    shown_w, shown_h = summary["live"]["window_px"]
+    assert shown_w >= 960 and shown_w / shown_h == pytest.approx(640 / 480, rel=0.02)
+    if shutil.which("xwininfo"):
+        assert widths and max(widths) >= 960, widths
 
 
 @pytest.mark.parametrize("source, message", [

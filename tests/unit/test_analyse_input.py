@@ -24,6 +24,8 @@ from posecheck.analyse_input import (
 from posecheck.batch import analyse_many, expand_inputs, output_dirs, result_line
 from posecheck.errors import ModelError
 from posecheck.landmark_io import write_landmarks
+from posecheck.session import Session
+from posecheck.stretches import load_catalogue
 from posecheck.threads import Consumer, Prefetch
 from posecheck.types import PoseFrame
 
@@ -191,7 +193,11 @@ def test_result_line_names_peaks_holds_and_folder(tmp_path: Path, landmark_file:
     er = round(s["sides"]["right"]["peak_external_deg"])
     assert line.startswith(f"seated.jsonl: {s['frames']} frames, person in {s['frames']}; ")
     assert f"L peak IR {ir}°/ER" in line and f"/ER {er}°" in line
-    assert line.endswith(f"; 2 holds -> {tmp_path / 'seated'}/")
+    assert line.endswith(f" -> {tmp_path / 'seated'}/")
+    # the neutral reference: taken on both sides (seated still for 2 s), when and how large
+    n = s["neutral"]["left"]
+    assert n["captured"] and n["t"] is not None and n["window_s"][1] == n["t"]
+    assert f"; 2 holds; neutral L {n['offset_deg']:+.1f}° at {n['t']:.1f} s, R " in line
 
 
 def test_one_stretch_threshold_and_mot(tmp_path: Path, landmark_file: Path):
@@ -267,7 +273,9 @@ def test_files_that_are_not_videos_fail_with_a_clear_message(tmp_path: Path, nam
     path.write_bytes(zero_frame_video(tmp_path / "z.mp4") if data is None else data)
     result = analyse_file(path, tmp_path / "o", opts(tmp_path))  # refused before the model
     assert not result.ok and message in result.error
-    assert result_line(result) == f"{name}: error: {result.error}"
+    line = result_line(result)  # the file named once
+    assert line.startswith(f"{name}: error: ") and line.count(name) == 1
+    assert line.endswith(result.error.removeprefix(str(path)).lstrip(": "))
     assert not (tmp_path / "o").exists()
 
 
@@ -416,3 +424,103 @@ def test_a_programming_error_mid_video_propagates_without_hanging(tmp_path, smal
     with pytest.raises(RuntimeError, match="the model broke"):
         analyse_file(small_video, tmp_path / "clip", opts(tmp_path), FakeEstimator())
     assert threading.active_count() == before
+
+
+# ----------------------------------------------------------------------------- outputs agree
+def bend_then_stretch_frames() -> list[PoseFrame]:
+    """Knees straight-ish (20°) bending to 90° at 1.5-2.5 s (the rotation gate opens while
+    the smoothed knee still lags under it), a neutral rest reading +6° (left) / -4° (right)
+    rotation, then 20° IR left and 25° ER right beyond that rest, held 6 s."""
+    def knee(t: float) -> float:
+        return 20.0 if t < 1.5 else min(90.0, 20.0 + 70.0 * (t - 1.5))
+
+    left = ramp_profile(20.0, rest_s=6.0, ramp_s=1.0, hold_s=6.0)
+    right = ramp_profile(-25.0, rest_s=6.0, ramp_s=1.0, hold_s=6.0)
+    return make_sequence(
+        int(16 * FPS),
+        left=lambda t: LegPose(hip_flex=90, knee_flex=knee(t), rot=6.0 + left(t)),
+        right=lambda t: LegPose(hip_flex=90, knee_flex=knee(t), rot=-4.0 + right(t)),
+        fps=FPS, camera=Camera())
+
+
+@pytest.mark.parametrize("stretch", [None, "external-rotation"])
+def test_frames_csv_plot_and_summary_show_one_corrected_number(tmp_path: Path, monkeypatch,
+                                                               stretch: str | None):
+    import posecheck.plots
+
+    path = tmp_path / "bend.jsonl"
+    write_landmarks(path, bend_then_stretch_frames())
+    plotted: dict = {}
+    real_plot = posecheck.plots.plot_angles
+
+    def spy(out, t, rotation, **kw):
+        plotted.update(t=np.asarray(t), rotation=rotation, measured=kw.get("measured"))
+        return real_plot(out, t, rotation, **kw)
+
+    monkeypatch.setattr(posecheck.plots, "plot_angles", spy)
+    out = tmp_path / "bend"
+    result = analyse_file(path, out, opts(tmp_path, stretch=stretch, mot=True))
+    assert result.ok, result.error
+    summary = result.summary
+    from posecheck.outputs import read_mot
+
+    _, mot_columns, mot = read_mot(out / "angles.mot")
+    with (out / "frames.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+
+    def cell(row: dict, name: str) -> float:
+        return float(row[name]) if row[name] != "" else np.nan
+
+    for side in ("left", "right"):
+        s = summary["sides"][side]
+        assert summary["neutral"][side]["captured"], "the rest must give a neutral reference"
+        measured_rows = [r for r in rows if r[f"{side}_measured_deg"] != ""]
+        assert measured_rows
+        corrected = [cell(r, f"{side}_rotation_deg") for r in measured_rows]
+        peak = max(corrected, key=abs)
+        assert peak == pytest.approx(s["peak_rotation_deg"], abs=2e-3)
+        shown = summary["by_stretch"][stretch or "internal-rotation"]["sides"][side]
+        assert max(cell(r, f"{side}_measured_deg") for r in measured_rows) == pytest.approx(
+            shown["peak_measured_deg"], abs=2e-3)
+        # the neutral offset is not zero here, so uncorrected and corrected differ
+        unc = [cell(r, f"{side}_rotation_uncorrected_deg") for r in measured_rows]
+        assert max(unc, key=abs) == pytest.approx(s["peak_rotation_uncorrected_deg"], abs=2e-3)
+        assert abs(s["peak_rotation_uncorrected_deg"] - s["peak_rotation_deg"]) > 3.0
+        # the plotted series is that column (NaN where the stretch was not measured)
+        column = np.array([cell(r, f"{side}_rotation_deg")
+                           if r[f"{side}_measured_deg"] != "" else np.nan for r in rows])
+        np.testing.assert_allclose(plotted["rotation"][side], column, atol=2e-3)
+        np.testing.assert_allclose(plotted["t"], [float(r["t"]) for r in rows], atol=1e-4)
+        # the OpenSim file holds the same corrected rotation in every row
+        every = np.array([cell(r, f"{side}_rotation_deg") for r in rows])
+        np.testing.assert_allclose(mot[:, mot_columns.index(f"hip_rotation_{side[0]}")],
+                                   every, atol=2e-3)
+        # a rotation value only where its own (smoothed) knee flexion meets the gate
+        gated = [r for r in rows if r[f"{side}_rotation_deg"] != ""]
+        assert gated and all(float(r[f"{side}_knee_flexion_deg"]) >= 45.0 for r in gated)
+        assert any(float(r[f"{side}_knee_flexion_deg"]) < 45.0 for r in rows)
+
+
+def test_deep_glute_result_line_names_the_adduction_it_measures(tmp_path: Path,
+                                                                landmark_file: Path):
+    result = analyse_file(landmark_file, tmp_path / "dg", opts(tmp_path, stretch="deep-glute"))
+    line = result_line(result)
+    s = result.summary["sides"]
+    left = round(s["left"]["peak_measured_deg"])
+    assert f"L peak adduction {left}°" in line and "R peak adduction" in line
+    assert "IR" not in line and "ER" not in line
+
+
+def test_an_error_line_names_the_file_once(tmp_path: Path):
+    result = analyse_file(tmp_path / "nope.mp4", tmp_path / "nope", opts(tmp_path))
+    line = result_line(result)
+    assert line.startswith("nope.mp4: error: ") and line.count("nope.mp4") == 1, line
+
+
+def test_without_a_stretch_the_status_names_both_targets(tmp_path: Path, landmark_file: Path):
+    from posecheck.landmark_io import read_landmarks
+
+    session = Session([load_catalogue()[i] for i in ("internal-rotation", "external-rotation")])
+    statuses = {session.update(f).status for f in list(read_landmarks(landmark_file))[:20]}
+    assert "Targets: internal rotation 20°, external rotation 25°" in statuses
+    assert not any("Seated hip internal rotation: stretch to" in s for s in statuses)

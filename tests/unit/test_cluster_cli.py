@@ -62,7 +62,8 @@ def test_without_the_extra_cluster_says_how_to_install_it(tmp_path):
 
 
 def test_ray_is_imported_only_when_a_cluster_batch_starts():
-    code = ("import sys, posecheck.cluster, posecheck.cli, posecheck.cli.cmd_analyse; "
+    code = ("import sys, posecheck.cluster, posecheck.cluster_actor, posecheck.cli, "
+            "posecheck.cli.cmd_analyse; "
             "from posecheck.cli import build_parser; build_parser(); "
             "print('ray' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

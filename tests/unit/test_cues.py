@@ -107,7 +107,8 @@ def test_real_import_here_degrades_to_silence_with_a_reason():
 
 def test_missing_portaudio_gives_silent_player_with_ui_reason(no_portaudio):
     player = make_cue_player(True, stream=io.StringIO())
-    assert (player.available, player.reason) == (False, "sound off: PortAudio not found")
+    assert (player.available, player.reason) == (
+        False, "sound off: PortAudio not found (Debian/Ubuntu: sudo apt install libportaudio2)")
     for kind in BRIEF_KINDS | {"nonsense"}:
         assert player.play(kind) is False
 

@@ -497,9 +497,14 @@ def test_a_tiny_video_fails_alone_with_its_real_cause(tmp_path: Path) -> None:
                            str(tmp_path / "b_good.mp4"), "--jobs", "1", "--no-store", "--out",
                            str(tmp_path / "out")], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "Traceback" not in proc.stderr
     tiny_line, good_line = proc.stdout.strip().splitlines()
-    assert tiny_line.startswith("a_tiny.avi: error") and "1x1 frames" in tiny_line
+    # H.264 (PyAV's x264) takes the 1x1 video padded to 2x2; an encoder that refuses it
+    # must say why, in the tiny input's own line, and not stop the good one
+    if proc.returncode == 1:
+        assert tiny_line.startswith("a_tiny.avi: error") and "1x1 frames" in tiny_line
+    else:
+        assert proc.returncode == 0 and tiny_line.startswith("a_tiny.avi: 5 frames, person in 0")
     assert good_line.startswith("b_good.mp4: 65 frames"), good_line
     assert (tmp_path / "out" / "b_good" / "annotated.mp4").stat().st_size > 0
 
@@ -556,12 +561,15 @@ def test_landmarks_command_on_a_full_disk_is_one_line(small_disk: Path, tmp_path
 
 @pytest.mark.model
 @pytest.mark.slow
-@pytest.mark.parametrize("delay_s", [0.8, 1.6, 3.0])
-def test_ctrl_c_to_the_whole_process_group_is_one_line(tmp_path: Path, delay_s: float) -> None:
-    """As a terminal does: every process of the group gets SIGINT, also the pose worker
-    while it is still starting."""
+@pytest.mark.parametrize("delay_s, jobs", [(0.8, 1), (3.0, 1), (1.6, 2), (4.0, 2), (8.0, 2)])
+def test_ctrl_c_to_the_whole_process_group_is_one_line(tmp_path: Path, delay_s: float,
+                                                       jobs: int) -> None:
+    """As a terminal does: every process of the group gets SIGINT, also worker processes
+    still starting or waiting for work (each printed a traceback)."""
+    shutil.copy(VIDEO, tmp_path / "b.mp4")
     proc = subprocess.Popen([sys.executable, "-m", "posecheck", "analyse", str(VIDEO),
-                             "--no-video", "--no-store", "--out", str(tmp_path / "out")],
+                             str(tmp_path / "b.mp4"), "--jobs", str(jobs), "--no-video",
+                             "--no-store", "--out", str(tmp_path / "out")],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     time.sleep(delay_s)
@@ -570,7 +578,10 @@ def test_ctrl_c_to_the_whole_process_group_is_one_line(tmp_path: Path, delay_s: 
     assert "Traceback" not in err, err
     if proc.returncode != 0:  # (a fast machine may have finished)
         assert proc.returncode in (130, -signal.SIGINT)
-        assert err.strip().splitlines()[-1] == "Interrupted."
+        assert len(err.strip().splitlines()) == 1, err
+        assert err.startswith("Interrupted")
+    out = tmp_path / "out"
+    assert not list(out.glob(".*")) if out.exists() else True  # no half-built folder left
 
 
 # ------------------------------------------------------------- result folders, swapped
@@ -629,7 +640,7 @@ def test_a_symlink_loop_among_inputs_is_one_input_failing(
     out, err = capsys.readouterr()
     assert code == 1 and "Traceback" not in err
     first, second = out.strip().splitlines()
-    assert first == "loop.jsonl: error: loop.jsonl: a symlink loop"
+    assert first == "loop.jsonl: error: a symlink loop"
     assert second.startswith("a.jsonl: 100 frames")
 
 
@@ -658,3 +669,21 @@ def test_analyse_killed_by_sigterm_keeps_the_previous_result(tmp_path: Path) -> 
                     f"the previous result in {out / 'long'} is untouched")
     assert_unchanged(before, out)
     assert sorted(p.name for p in out.iterdir()) == ["long", "long.incomplete"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_live_with_a_read_only_history_keeps_the_session(
+        readonly: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    before = snapshot(readonly)
+    tmp_path = tmp_path_factory.mktemp("writable")  # (the read-only mount is over tmp_path)
+    out = tmp_path / "session"
+    proc = subprocess.run([sys.executable, "-m", "posecheck", "live", "--source", str(VIDEO),
+                           "--headless", "--stretch", "internal-rotation", "--countdown", "0",
+                           "--max-seconds", "3", "--db", str(readonly / "H.db"), "--out",
+                           str(out)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert_one_line(proc.returncode, proc.stderr, 1, "H.db cannot be written", "read-only",
+                    f"The session itself is saved in {out}")
+    assert (out / "summary.json").is_file() and (out / "landmarks.jsonl").is_file()
+    assert_unchanged(before, readonly)

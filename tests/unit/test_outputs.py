@@ -7,11 +7,13 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from mp4box import CHROMIUM_PLAYS, mp4_video_codec
 
 from posecheck.errors import PosecheckError
 from posecheck.outputs import (
@@ -115,7 +117,8 @@ def test_frames_csv_columns_and_values(tmp_path: Path) -> None:
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0].keys()) == FRAME_COLUMNS
-    assert FRAME_COLUMNS[:4] == ("t", "left_rotation_deg", "left_rotation_raw_deg",
+    assert FRAME_COLUMNS[:6] == ("t", "left_rotation_deg", "left_rotation_uncorrected_deg",
+                                 "left_rotation_raw_deg", "left_neutral_offset_deg",
                                  "left_knee_flexion_deg")
     first, second = rows
     assert float(first["t"]) == 0.0 and float(second["t"]) == pytest.approx(1 / 30, abs=1e-4)
@@ -131,6 +134,21 @@ def test_frames_csv_columns_and_values(tmp_path: Path) -> None:
     assert first["right_rotation_deg"] == "" and first["right_rotation_raw_deg"] == ""
     assert second["left_rotation_deg"] == "" and second["left_measured_deg"] == ""
     assert float(first["right_hip_abduction_deg"]) == -2.5
+
+
+def test_frames_csv_corrects_every_row_with_the_final_offsets(tmp_path: Path) -> None:
+    # frame 0 was seen before the neutral reference (offset 0), frame 1 after it (4.5)
+    early = result(0.0, left_rot=12.5)
+    late = replace(result(0.1, left_rot=8.0), neutral_offset_deg={"left": 4.5, "right": 0.0})
+    offsets = {("rotation_deg", "left"): 4.5, ("rotation_deg", "right"): 0.0}
+    path = write_frames_csv(tmp_path / "frames.csv", [early, late], offsets)
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["left_rotation_uncorrected_deg"]) for r in rows] == [12.5, 12.5]
+    assert [float(r["left_rotation_deg"]) for r in rows] == [8.0, 8.0]  # both corrected
+    assert [float(r["left_measured_deg"]) for r in rows] == [13.0 - 4.5] * 2  # smoothed - offset
+    assert [float(r["left_neutral_offset_deg"]) for r in rows] == [4.5, 4.5]
+    assert all(float(r["left_rotation_raw_deg"]) == 14.0 for r in rows)
 
 
 def test_frames_csv_appears_only_when_complete(tmp_path: Path) -> None:
@@ -189,13 +207,23 @@ def frame_count(path: Path) -> int:
     return n
 
 
+def test_mp4_codec_reader_tells_mp4v_from_h264(tmp_path: Path) -> None:
+    path = tmp_path / "old.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (96, 64))
+    for i in range(3):
+        writer.write(cv2.cvtColor(frame(i * 40), cv2.COLOR_RGB2BGR))
+    writer.release()
+    assert mp4_video_codec(path) == "mp4v" and "mp4v" not in CHROMIUM_PLAYS
+
+
 def test_video_sink_writes_readable_mp4(tmp_path: Path) -> None:
     path = tmp_path / "annotated.mp4"
     with VideoSink(path, 30.0, (96, 64)) as sink:
         assert not path.exists()  # written under a temporary name
         for i in range(12):
             sink.write(frame(i * 20))
-    assert sink.fourcc in VideoSink.FOURCCS
+    assert sink.fourcc == "avc1"
+    assert mp4_video_codec(path) == "avc1"  # H.264, read from the container itself
     assert frame_count(path) == sink.frames_written == 12
     cap = cv2.VideoCapture(str(path))
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(30.0)
@@ -203,6 +231,20 @@ def test_video_sink_writes_readable_mp4(tmp_path: Path) -> None:
     cap.release()
     assert ok and first.shape == (64, 96, 3)
     assert leftovers(tmp_path) == []
+    assert mp4_video_codec(path) in CHROMIUM_PLAYS
+    data = path.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # index first: a browser plays at once
+
+
+def test_video_sink_odd_size_is_padded_to_even(tmp_path: Path) -> None:
+    path = tmp_path / "odd.mp4"
+    with VideoSink(path, 10.0, (97, 63)) as sink:
+        for i in range(3):
+            sink.write(frame(i * 40, (97, 63)))
+    cap = cv2.VideoCapture(str(path))
+    ok, first = cap.read()
+    cap.release()
+    assert ok and first.shape == (64, 98, 3) and mp4_video_codec(path) == "avc1"
 
 
 def test_video_sink_constant_rate_from_timestamps(tmp_path: Path) -> None:
@@ -227,13 +269,15 @@ def test_video_sink_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert not path.exists() and leftovers(tmp_path) == []
     with pytest.raises(ValueError, match="fps"):
         VideoSink(path, 0.0, (96, 64))
-    # a 1x1 video: the encoder refuses it, says why, and the next video still gets one
-    with pytest.raises(PosecheckError, match=r"accepts 1x1 frames.*too small"):
-        VideoSink(path, 30.0, (1, 1))
+    # a 1x1 video (padded to 2x2) is refused or written, never a traceback; the next works
+    try:
+        VideoSink(path, 30.0, (1, 1)).abort()
+    except PosecheckError as exc:
+        assert "1x1 frames" in str(exc) and "--no-video" in str(exc)
     VideoSink(path, 30.0, (96, 64)).close()
     assert path.exists()
-    monkeypatch.setattr(VideoSink, "FOURCCS", ("ZZZZ",))
-    with pytest.raises(PosecheckError, match="no mp4 encoder"):
+    monkeypatch.setattr(VideoSink, "CODEC", "no-such-encoder")
+    with pytest.raises(PosecheckError, match="does not accept 96x64 frames"):
         VideoSink(tmp_path / "w.mp4", 30.0, (96, 64))
     assert leftovers(tmp_path) == []
 
@@ -244,3 +288,42 @@ def test_outputs_import_no_cv2_or_mediapipe() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+_PLAYER = """<!doctype html><html><body><video id="v" src="{src}" muted></video>
+<pre id="out">pending</pre><script>
+const v = document.getElementById('v'), out = document.getElementById('out');
+v.addEventListener('loadeddata', () => {{ out.textContent = 'PLAYS ' + v.videoWidth; }});
+v.addEventListener('error', () => {{ out.textContent = 'ERROR ' + v.error.code; }});
+</script></body></html>"""
+
+
+def _chromium_says(page: Path) -> str:
+    import re
+    import shutil
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("Chromium is not installed (CI installs it for the report test)")
+    proc = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--allow-file-access-from-files", "--virtual-time-budget=5000",
+                           "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                          timeout=120)
+    found = re.search(r'<pre id="out">([^<]*)', proc.stdout)
+    return found.group(1) if found else proc.stdout[-300:]
+
+
+@pytest.mark.slow
+def test_chromium_plays_the_annotated_video_and_not_the_old_mp4v(tmp_path: Path) -> None:
+    with VideoSink(tmp_path / "new.mp4", 10.0, (96, 64)) as sink:
+        for i in range(10):
+            sink.write(frame(i * 20))
+    writer = cv2.VideoWriter(str(tmp_path / "old.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0,
+                             (96, 64))
+    for i in range(10):
+        writer.write(frame(i * 20))
+    writer.release()
+    for name, src in (("new.html", "new.mp4"), ("old.html", "old.mp4")):
+        (tmp_path / name).write_text(_PLAYER.format(src=src))
+    assert _chromium_says(tmp_path / "new.html") == "PLAYS 96"
+    assert _chromium_says(tmp_path / "old.html").startswith("ERROR")  # the test can fail

@@ -93,19 +93,20 @@ def test_mirrored_view_flips_image_and_keeps_true_sides() -> None:
     mirrored = Annotator().annotate(img, res, OverlayInfo(stretch=STRETCH, active_side="left",
                                                           mirrored=True))
     # background: a patch away from every overlay is the flipped camera image
-    np.testing.assert_array_equal(mirrored[300:360, :30], img[300:360, ::-1][:, :30])
-    np.testing.assert_array_equal(plain[300:360, :30], img[300:360, :30])
+    np.testing.assert_array_equal(mirrored[380:405, :30], img[380:405, ::-1][:, :30])
+    np.testing.assert_array_equal(plain[380:405, :30], img[380:405, :30])
     # the body's left leg (highlighted) is on the image right in the plain view (the person
     # faces the camera) and on the left in the mirror, at x -> W - x
     x_plain, x_mirror = cyan_mean_x(plain), cyan_mean_x(mirrored)
     assert x_plain > W / 2 > x_mirror
     assert x_mirror == pytest.approx(W - 1 - x_plain, abs=2.0)
-    # the LEFT panel follows the leg: image right when plain, image left when mirrored
+    # the one (large) LEFT panel sits opposite the leg, never over it: image left when
+    # plain, image right when mirrored
     def dark(a: np.ndarray) -> float:
         return float((a < 60).mean())
 
-    assert dark(plain[110:240, W - 170:W - 20]) > 0.3 > dark(plain[110:240, 20:170])
-    assert dark(mirrored[110:240, 20:170]) > 0.3 > dark(mirrored[110:240, W - 170:W - 20])
+    assert dark(plain[110:240, 20:170]) > 0.3 > dark(plain[110:240, W - 170:W - 20])
+    assert dark(mirrored[110:240, W - 170:W - 20]) > 0.3 > dark(mirrored[110:240, 20:170])
 
 
 def test_text_is_not_mirrored() -> None:
@@ -209,3 +210,90 @@ def test_a_warning_that_is_the_status_is_shown_once() -> None:
                (said_once, also_warned, other))
     assert np.array_equal(a, b)  # the same text is not drawn a second time
     assert not np.array_equal(a, c)  # a different warning is
+
+
+# ------------------------------------------------------------------ readable from the chair
+WINDOWS = [(1280, 800), (640, 400)]  # a laptop's full-screen window and a small one
+
+
+def _texts(ann: Annotator) -> list[str]:
+    return [b[4] for b in ann.boxes]
+
+
+@pytest.mark.parametrize("size", WINDOWS)
+def test_live_overlay_at_window_sizes_stays_inside_and_is_large(size: tuple[int, int],
+                                                                tmp_path: Path) -> None:
+    from posecheck.stretches import load_catalogue
+
+    w, h = size
+    stretch = load_catalogue()["internal-rotation"]
+    ann = Annotator()
+    info = OverlayInfo(stretch=stretch, active_side="left", mirrored=True, fps=30.0,
+                       best_deg={"left": 21.0}, people_note="2 people in view")
+    out = ann.annotate(np.full((h, w, 3), 110, np.uint8),
+                       make_result(size, measured={"left": -16.0, "right": None}), info)
+    assert cv2.imwrite(str(tmp_path / f"live-{w}x{h}.png"), cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+    assert ann.boxes
+    for x0, y0, x1, y1, text in ann.boxes:  # no text box leaves the window
+        assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, (text, (x0, y0, x1, y1))
+    boxes = {b[4]: b for b in ann.boxes}
+    angle = boxes["-16°"]
+    hold = boxes["12 / 30 s"]
+    assert angle[3] - angle[1] >= h / 6  # the angle's digits >= 1/6 of the window height
+    assert hold[3] - hold[1] >= h / 12  # the hold timer >= 1/12
+    assert "best 21°" in boxes  # one unit sign: "°", never "deg"
+    assert not any("deg" in t for t in boxes)
+
+
+@pytest.mark.parametrize("size", WINDOWS)
+@pytest.mark.parametrize("sid", ["internal-rotation", "external-rotation", "deep-glute"])
+def test_every_word_of_the_instructions_is_shown_during_setup(size: tuple[int, int],
+                                                              sid: str) -> None:
+    from dataclasses import replace
+
+    from posecheck.render import PAGE_S
+    from posecheck.stretches import load_catalogue
+
+    w, h = size
+    stretch = load_catalogue()[sid]
+    info = OverlayInfo(stretch=stretch, active_side="right", mirrored=True)
+    shown: list[str] = []
+    for page in range(8):  # the pages follow one another every PAGE_S seconds
+        ann = Annotator()
+        r = replace(make_result(size), t=page * PAGE_S + 0.5)
+        ann.annotate(np.full((h, w, 3), 110, np.uint8), r, info)
+        for x0, y0, x1, y1, text in ann.boxes:
+            assert x0 >= 0 and x1 <= w and y0 >= 0 and y1 <= h, text
+        shown += _texts(ann)
+    words = " ".join(shown).split()
+    for word in stretch.instructions.split() + stretch.name.split():
+        assert word in words, word
+
+
+def test_without_a_stretch_rotation_is_named_in_words_and_best_updates() -> None:
+    img = np.full((H, W, 3), 128, np.uint8)
+    res = make_result()
+    res = FrameResult(t=res.t, pose=res.pose, raw=res.raw, smoothed=res.smoothed,
+                      measured={"left": -16.0, "right": 23.0},
+                      rotation_deg={"left": -16.0, "right": 23.0},
+                      holding={"left": False, "right": False},
+                      hold_elapsed={"left": 0.0, "right": 0.0}, status="")
+    ann = Annotator()
+    ann.annotate(img, res, OverlayInfo(best_rotation={"left": (4.0, 16.0),
+                                                      "right": (23.0, None)}))
+    texts = _texts(ann)
+    assert "16°" in texts and "23°" in texts  # magnitudes, the direction in words
+    assert "external rotation" in texts and "internal rotation" in texts
+    assert "best IR 4°  ER 16°" in texts and "best IR 23°  ER --" in texts
+    assert not any(t.startswith("-") for t in texts if t.endswith("°"))
+    # the gauge has a degree scale naming both directions
+    assert any(t.endswith(" ER") for t in texts) and any(t.endswith(" IR") for t in texts)
+
+
+def test_gauge_extends_instead_of_pinning_a_value_at_its_edge() -> None:
+    ann = Annotator()
+    info = OverlayInfo(stretch=STRETCH, active_side="left")
+    lo, hi = ann._gauge_range(info, -16.0)
+    assert lo < -16.0 - 2 and hi >= 45.0
+    lo, hi = ann._gauge_range(info, 70.0)
+    assert hi > 70.0 + 2

@@ -12,6 +12,7 @@ import math
 import shutil
 import struct
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -305,3 +306,27 @@ def test_paced_file_delivers_file_times_in_order(tmp_path: Path) -> None:
 def test_unopenable_cameras_and_streams(spec: str | int, message: str) -> None:
     with pytest.raises(SourceError, match=message):
         open_source(spec)
+
+
+def test_paced_file_starts_when_first_asked_for_not_when_opened(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "v.mp4")
+    with open_source(str(path), paced=True) as src:
+        time.sleep(1.5 * N / FPS)  # longer than the whole file: e.g. the model loading
+        frames = list(src)
+    # nothing was played (and dropped) before the consumer was ready
+    assert frames and frames[0].t == pytest.approx(0.0, abs=1e-6)
+    assert len(frames) >= N - 2 and src.dropped <= 2
+
+
+def test_paced_file_loop_replays_with_times_going_on(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "v.mp4")
+    with open_source(str(path), paced=True, loop=True) as src:
+        frames = []
+        for frame in src:
+            frames.append(frame)
+            if frame.t >= 2.5 * N / FPS:
+                break
+        assert src.passes >= 3
+    times = [f.t for f in frames]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    assert times[-1] >= 2.5 * N / FPS
