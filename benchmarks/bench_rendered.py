@@ -255,8 +255,9 @@ def report(scores: Mapping, yaws: Mapping[str, float],
     """The printed report of one scored set and its targets."""
     cases = scores["cases"]
     tg = targets(cases, yaws, summaries)
-    rows = [[t.group, t.metric, t.bound, _fmt(t.value, 2 if "cov" in t.metric or
-                                               "slope" in t.metric else 1),
+    # one more decimal than the bound, so a value shown on the bound is on its right side
+    rows = [[t.group, t.metric, t.bound, _fmt(t.value, 3 if "cov" in t.metric or
+                                               "slope" in t.metric else 2),
              {True: "PASS", False: "FAIL", None: "n/a"}[t.ok], t.note] for t in tg]
     counts = {g: sum(1 for c in cases if view_group(yaws.get(c["case"], 0.0)) == g)
               for g in GROUPS}

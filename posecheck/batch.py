@@ -404,6 +404,18 @@ def _analyse_pool(paths: Sequence[Path], dirs: Sequence[Path], options: AnalyseO
 
 
 # ------------------------------------------------------------------------- reporting
+def _neutral_text(summary: dict[str, Any]) -> str:
+    """E.g. ``neutral L +2.1° at 2.0 s, R none`` (the offset subtracted, when it was taken)."""
+    parts = []
+    for side in SIDES:
+        info = summary.get("neutral", {}).get(side, {})
+        if info.get("captured") and info.get("t") is not None:
+            parts.append(f"{side[0].upper()} {info['offset_deg']:+.1f}\u00b0 at {info['t']:.1f} s")
+        else:
+            parts.append(f"{side[0].upper()} none")
+    return "neutral " + ", ".join(parts)
+
+
 def _without_name(error: str | None, path: Path) -> str:
     """An error message without the file name it starts with (the line names it once)."""
     text = error or "failed"
@@ -417,7 +429,8 @@ def result_line(result: InputResult) -> str:
     """One line per input: frames, person frames, peak IR/ER per side, holds, output folder.
 
     E.g. ``cam01.mp4: 100 frames, person in 100; L peak IR 12°/ER 5°, R peak IR 3°/ER 8°;
-    0 holds -> posecheck-out/cam01/``; a failed input gives ``name: error: <why>``.
+    0 holds; neutral L +2.1° at 2.0 s, R none -> posecheck-out/cam01/``; a failed input
+    gives ``name: error: <why>``.
     """
     name = result.input.name
     s = result.summary
@@ -435,8 +448,8 @@ def result_line(result: InputResult) -> str:
                      f"/ER {deg_text(d.get('peak_external_deg'))}")
     holds = sum(len(s["sides"][side]["holds"]) for side in SIDES)
     line = (f"{name}: {s['frames']} frames, person in {s['frames_with_pose']}; "
-            f"{', '.join(sides)}; {holds} hold{'s' if holds != 1 else ''} -> "
-            f"{result.out_dir}{os.sep}")
+            f"{', '.join(sides)}; {holds} hold{'s' if holds != 1 else ''}; "
+            f"{_neutral_text(s)} -> {result.out_dir}{os.sep}")
     if result.note:
         line += f" (note: {result.note})"
     if result.error:

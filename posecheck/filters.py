@@ -12,10 +12,10 @@ One Euro filter (Casiez, Roussel, Vogel, CHI 2012): an adaptive first-order low-
 (little jitter), fast ones a high cutoff (little lag).
 
 Defaults are for angles in degrees during a stretch hold at 30 fps (static most of the
-time): ``min_cutoff = 0.4 Hz``, ``beta = 0.01 /deg``, ``d_cutoff = 0.2 Hz`` (a slow
+time): ``min_cutoff = 0.4 Hz``, ``beta = 0.02 /deg``, ``d_cutoff = 0.2 Hz`` (a slow
 derivative filter keeps landmark jitter from opening the cutoff while the angle is still).
 Measured lag (tests/unit/test_filters.py pins it): a 20 deg step at 30 fps reaches 50 % after
-0.13 s and 90 % after 0.33 s; a 5 deg step 50 % after 0.20 s and 90 % after 0.57 s (small
+0.10 s and 90 % after 0.23 s; a 5 deg step 50 % after 0.17 s and 90 % after 0.47 s (small
 changes are smoothed harder). A hold timer that needs ~1 s of stability hardly notices
 these lags. On the synthetic benchmark (benchmarks/bench_geometry.py) it brings the mean
 rotation error under MediaPipe-like noise from about 9 deg to about 3 deg.
@@ -48,7 +48,7 @@ class OneEuroParams:
     """One Euro parameters: cutoffs in Hz, ``beta`` in 1/unit, ``max_gap_s`` seconds."""
 
     min_cutoff: float = 0.4
-    beta: float = 0.01
+    beta: float = 0.02
     d_cutoff: float = 0.2
     max_gap_s: float = 0.5
 

@@ -1,74 +1,250 @@
-"""Neutral reference: the angle a person shows while sitting in the stretch's neutral.
+"""Neutral reference and the session's image references, judged from the image.
 
 Markerless systems are least accurate in rotation and much better at measuring change
-from a calibrated neutral (research notes §2.1: aligning frames cut knee IR/ER error from
-10.2° to 2.5°). Before the first hold on a side, while the person sits still near neutral
-(e.g. shin vertical) for ``window_s`` seconds, the median angle is kept as the offset;
-later angles are reported as ``angle - offset``.
+from a calibrated neutral (research notes §2.1). The neutral must come from a pose that
+*is* neutral, judged from the image, never from the measured angle (which may read 20°
+off at a true neutral, e.g. MediaPipe's asymmetry on a left leg): the shank vertical in
+the image within ``max_shank_tilt_deg``, the femur toward the camera (the thigh
+foreshortened to at most ``max_thigh_ratio`` of the shank's image length), the knee bent
+(shank at least ``min_shank_fraction`` of its reference length) and the leg held still for
+``window_s`` seconds. Then the median of every measured angle over that window is the
+offset, and later values are reported as ``angle - offset``. A person who holds 10° of ER
+from the first frame never shows a vertical shank, so no neutral is taken and they read
+10° of ER.
 
-Pure: numpy only; time is an argument (seconds).
+:class:`LegReference` also holds, per session, what the image estimator
+(:mod:`posecheck.geometry.image`) needs to stay steady:
+
+* the **knee pivot**: during a seated rotation the thigh is still, but MediaPipe's knee
+  landmark drifts toward the foot (up to 0.4 shank lengths on the renders). The pivot is
+  held relative to the mid-hip and only dragged along when the landmark leaves it by more
+  than ``knee_dead_zone`` shank lengths (the thigh really moved);
+* the **pelvis line**: MediaPipe's hip landmarks move when one foot swings. After the
+  neutral, the hip line's image direction is held and turned only with the shoulder line
+  (a pelvis that hikes with the trunk, a camera that rolls);
+* the **shank's reference length** (knee at 90°, shank across the line of sight): the limb
+  length held constant through the session, as a ratio to the trunk's image length so it
+  follows the person moving nearer or farther. It scales the thigh for the femur's tilt
+  and gates the knee flexion from the shank's foreshortening.
+
+Pure: numpy only; time is an argument (seconds); pixels, image y down; degrees.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
 
+from posecheck.landmarks import LEFT_HIP, LEFT_SHOULDER, LEG, RIGHT_HIP, RIGHT_SHOULDER, SIDES
+
+MIN_VISIBILITY = 0.5
+
 
 class NeutralCapture:
-    """Finds a still, near-zero window of one angle and locks its median as the offset.
+    """The offset of one angle: median of its values over the window the image judged neutral.
 
     Convention: degrees; the offset has the sign of the raw angle (IR positive for
-    rotation). ``max_abs_deg`` bounds how far from 0 a "neutral" may read, so a person who
-    is already stretching is never taken as neutral; ``max_sd_deg`` is the stillness limit.
+    rotation). :meth:`update` buffers values; :meth:`capture` takes the median of those
+    between two times; :meth:`lock` stops any later capture (the first hold began).
     """
 
-    def __init__(self, window_s: float = 2.0, *, max_abs_deg: float = 12.0,
-                 max_sd_deg: float = 2.0) -> None:
-        if window_s <= 0:
-            raise ValueError(f"window_s must be > 0 seconds, got {window_s}")
-        self.window_s = window_s
-        self.max_abs_deg = max_abs_deg
-        self.max_sd_deg = max_sd_deg
+    def __init__(self, keep_s: float = 6.0) -> None:
+        if keep_s <= 0:
+            raise ValueError(f"keep_s must be > 0 seconds, got {keep_s}")
+        self.keep_s = keep_s
         self._buf: deque[tuple[float, float]] = deque()
         self.offset_deg: float = 0.0
         self.captured: bool = False
         self.locked: bool = False
         self.captured_at: float | None = None
+        self.window: tuple[float, float] | None = None
 
-    def update(self, t: float, value: float | None) -> bool:
-        """Feed one sample; returns True on the frame the offset is captured."""
+    def update(self, t: float, value: float | None) -> None:
+        """Buffer one sample (None: nothing measured in this frame)."""
+        if self.locked:
+            return
+        if value is not None and not math.isnan(value):
+            self._buf.append((t, value))
+        while self._buf and t - self._buf[0][0] > self.keep_s:
+            self._buf.popleft()
+
+    def capture(self, t0: float, t1: float) -> bool:
+        """Take the median of the values with ``t0 <= t <= t1`` as the offset (True if taken)."""
         if self.locked:
             return False
-        if value is None or abs(value) > self.max_abs_deg:
-            self._buf.clear()
-            return False
-        self._buf.append((t, value))
-        while self._buf and t - self._buf[0][0] > self.window_s:
-            self._buf.popleft()
-        if len(self._buf) < 3 or t - self._buf[0][0] < self.window_s * 0.95:
-            return False
-        vals = np.array([v for _, v in self._buf])
-        if float(vals.std()) > self.max_sd_deg:
+        vals = [v for t, v in self._buf if t0 <= t <= t1]
+        if len(vals) < 3:
             return False
         self.offset_deg = float(np.median(vals))
         self.captured = self.locked = True
-        self.captured_at = t
+        self.captured_at, self.window = t1, (t0, t1)
         return True
 
     def lock(self) -> None:
         """Stop looking (the first hold began): keep the offset found so far (0 if none)."""
         self.locked = True
 
-    def progress(self, t: float) -> float:
-        """0..1: how much of the still window has been seen (for a UI progress bar)."""
-        if self.captured:
-            return 1.0
-        if not self._buf:
-            return 0.0
-        return min(1.0, (t - self._buf[0][0]) / self.window_s)
-
     def correct(self, value: float | None) -> float | None:
         """``value - offset`` (None stays None)."""
         return None if value is None else value - self.offset_deg
+
+
+def _angle(v: np.ndarray) -> float:
+    return math.atan2(float(v[1]), float(v[0]))
+
+
+def _wrap(rad: float) -> float:
+    return (rad + math.pi) % (2 * math.pi) - math.pi
+
+
+class _Side:
+    """Image state of one leg."""
+
+    def __init__(self) -> None:
+        self.pivot: np.ndarray | None = None  # knee pivot relative to the mid-hip, px
+        self.ratio_max = 0.0  # running max of the shank / trunk image-length ratio
+        self.ratio_ref: float | None = None  # the ratio at the neutral
+        self.recent: deque[float] = deque(maxlen=5)
+        self.still: deque[tuple[float, float, float, float, float]] = deque()
+        self.neutral_at: tuple[float, float] | None = None
+
+
+class LegReference:
+    """The session's image references and the image-judged neutral, both legs.
+
+    Feed every frame in time order with :meth:`update` (``px`` (33, >=4) pixel landmarks
+    [x, y, z, visibility] or None); :meth:`arrays` gives the references of the last frame
+    in the layout of :class:`posecheck.geometry.ImageRefs`; :attr:`neutral_event` is
+    ``{side: (t0, t1)}`` for a side whose neutral window ended in the last frame.
+    """
+
+    def __init__(self, window_s: float = 2.0, *, max_shank_tilt_deg: float = 5.0,
+                 max_thigh_ratio: float = 0.75, min_shank_fraction: float = 0.85,
+                 max_motion: float = 0.03, knee_dead_zone: float = 0.45) -> None:
+        if window_s <= 0:
+            raise ValueError(f"window_s must be > 0 seconds, got {window_s}")
+        self.window_s = window_s
+        self.max_shank_tilt_deg = max_shank_tilt_deg
+        self.max_thigh_ratio = max_thigh_ratio
+        self.min_shank_fraction = min_shank_fraction
+        self.max_motion = max_motion
+        self.knee_dead_zone = knee_dead_zone
+        self.sides = {s: _Side() for s in SIDES}
+        self.hip_angle_ref: float | None = None  # hip line angle at the neutral (rad)
+        self.shoulder_angle_ref: float | None = None
+        self._px: np.ndarray | None = None
+        self.neutral_event: dict[str, tuple[float, float]] = {}
+
+    # ------------------------------------------------------------------ per frame
+    def update(self, t: float, px: np.ndarray | None) -> None:
+        """Update every reference with one frame's pixel landmarks."""
+        self.neutral_event = {}
+        self._px = None if px is None else np.asarray(px, dtype=float)
+        if self._px is None or np.isnan(self._px[[LEFT_HIP, RIGHT_HIP], :2]).any():
+            for st in self.sides.values():
+                st.still.clear()
+            return
+        p = self._px
+        mid_hip = (p[LEFT_HIP, :2] + p[RIGHT_HIP, :2]) / 2
+        mid_sh = (p[LEFT_SHOULDER, :2] + p[RIGHT_SHOULDER, :2]) / 2
+        trunk = float(np.hypot(*(mid_sh - mid_hip)))
+        for side, st in self.sides.items():
+            self._update_side(t, side, st, p, mid_hip, trunk)
+
+    def _update_side(self, t: float, side: str, st: _Side, p: np.ndarray,
+                     mid_hip: np.ndarray, trunk: float) -> None:
+        leg = LEG[side]
+        hip, knee, ankle = p[leg["hip"], :2], p[leg["knee"], :2], p[leg["ankle"], :2]
+        vis = p[[leg["hip"], leg["knee"], leg["ankle"]], 3] if p.shape[1] > 3 else np.ones(3)
+        if np.isnan(knee).any() or np.isnan(ankle).any() or np.min(vis) < MIN_VISIBILITY:
+            st.still.clear()
+            return
+        shank = float(np.hypot(*(ankle - knee)))
+        if shank < 1.0 or not trunk > 1.0:
+            st.still.clear()
+            return
+        st.recent.append(shank / trunk)
+        st.ratio_max = max(st.ratio_max, float(np.median(st.recent)))
+        rel = knee - mid_hip
+        if st.pivot is None:
+            st.pivot = rel.copy()
+        else:
+            gap = rel - st.pivot
+            dist = float(np.hypot(*gap))
+            limit = self.knee_dead_zone * self._shank_ref(side, trunk, shank)
+            if dist > limit:
+                st.pivot = st.pivot + gap * (1.0 - limit / dist)
+        self._judge_neutral(t, side, st, hip, knee, ankle, shank, trunk, mid_hip)
+
+    def _judge_neutral(self, t: float, side: str, st: _Side, hip: np.ndarray,
+                       knee: np.ndarray, ankle: np.ndarray, shank: float, trunk: float,
+                       mid_hip: np.ndarray) -> None:
+        v = ankle - knee
+        tilt = abs(math.degrees(math.atan2(float(v[0]), float(v[1]))))
+        thigh = float(np.hypot(*(hip - knee)))
+        ok = (tilt <= self.max_shank_tilt_deg and thigh <= self.max_thigh_ratio * shank
+              and shank / trunk >= self.min_shank_fraction * st.ratio_max)
+        if not ok:
+            st.still.clear()
+            return
+        kx, ky = knee - mid_hip
+        ax, ay = ankle - mid_hip
+        st.still.append((t, float(kx), float(ky), float(ax), float(ay)))
+        while st.still and t - st.still[0][0] > self.window_s:
+            st.still.popleft()
+        if len(st.still) < 3 or t - st.still[0][0] < 0.95 * self.window_s:
+            return
+        pts = np.array([s[1:] for s in st.still])
+        if float(np.max(np.std(pts, axis=0))) > self.max_motion * shank:
+            return
+        t0 = st.still[0][0]
+        if st.neutral_at is None:
+            st.neutral_at = (t0, t)
+            st.pivot = np.median(pts[:, :2], axis=0)
+            st.ratio_ref = float(np.median(st.recent))
+            self._hold_pelvis()
+        self.neutral_event[side] = (t0, t)
+        st.still.clear()
+
+    def _hold_pelvis(self) -> None:
+        p = self._px
+        if p is None or self.hip_angle_ref is not None:
+            return
+        self.hip_angle_ref = _angle(p[RIGHT_HIP, :2] - p[LEFT_HIP, :2])
+        self.shoulder_angle_ref = _angle(p[RIGHT_SHOULDER, :2] - p[LEFT_SHOULDER, :2])
+
+    # ------------------------------------------------------------------ outputs
+    def _shank_ref(self, side: str, trunk: float, shank: float) -> float:
+        st = self.sides[side]
+        ratio = st.ratio_ref if st.ratio_ref is not None else st.ratio_max
+        return ratio * trunk if ratio > 0 else shank
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
+        """(knee pivots {side: (2,)}, shank reference lengths {side: ()}, pelvis line (2,))."""
+        knees: dict[str, np.ndarray] = {}
+        shanks: dict[str, np.ndarray] = {}
+        p = self._px
+        if p is None or np.isnan(p[[LEFT_HIP, RIGHT_HIP], :2]).any():
+            return knees, shanks, None
+        mid_hip = (p[LEFT_HIP, :2] + p[RIGHT_HIP, :2]) / 2
+        mid_sh = (p[LEFT_SHOULDER, :2] + p[RIGHT_SHOULDER, :2]) / 2
+        trunk = float(np.hypot(*(mid_sh - mid_hip)))
+        for side, st in self.sides.items():
+            if st.pivot is not None:
+                knees[side] = mid_hip + st.pivot
+            if trunk > 1.0 and (st.ratio_ref or st.ratio_max) > 0:
+                shanks[side] = np.array(self._shank_ref(side, trunk, 0.0))
+        hip_dir = None
+        if self.hip_angle_ref is not None and self.shoulder_angle_ref is not None:
+            sh = p[RIGHT_SHOULDER, :2] - p[LEFT_SHOULDER, :2]
+            a = self.hip_angle_ref
+            if not np.isnan(sh).any():
+                a += _wrap(_angle(sh) - self.shoulder_angle_ref)
+            hip_dir = np.array([math.cos(a), math.sin(a)])
+        return knees, shanks, hip_dir
+
+    def neutral_window(self, side: str) -> tuple[float, float] | None:
+        """(t0, t1) of the first neutral window of ``side`` (seconds), or None."""
+        return self.sides[side].neutral_at

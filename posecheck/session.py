@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posecheck.filters import AngleSmoother
-from posecheck.geometry import frame_angles
+from posecheck.geometry import ImageRefs, frame_angles
 from posecheck.geometry.fusion import GeometryParams
 from posecheck.geometry.swap import SwapTracker
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
-from posecheck.neutral import NeutralCapture
+from posecheck.neutral import LegReference, NeutralCapture
 from posecheck.setup_check import check_view, compensation_warnings, view_yaw_deg
 from posecheck.stretches import Stretch
 from posecheck.summary import END_RANGE_DEG
@@ -159,6 +159,7 @@ class Session:
             (m, side): NeutralCapture() for m in measures for side in SIDES
         }
         self._swaps = SwapTracker()
+        self.references = LegReference()
         self.active: tuple[str, str] | None = None
         self.measuring = True  # False: frames update the display and neutral, never a hold
         self.frames = 0
@@ -177,7 +178,8 @@ class Session:
         yaw = view_yaw_deg(pose.world_landmarks)
         if yaw is not None:
             self._yaws.append(yaw)
-        raw = frame_angles(pose)
+        self.references.update(t, pose.landmarks_px)
+        raw = frame_angles(pose, refs=ImageRefs.single(*self.references.arrays()))
         smoothed = _knee_gated(self._smoother.update(raw)) if self._smoother else raw
         if self.use_neutral:
             self._feed_neutral(t, smoothed)
@@ -253,12 +255,16 @@ class Session:
         self.t_last = pose.t
 
     def _feed_neutral(self, t: float, angles: FrameAngles) -> None:
+        """Buffer every angle; take the offsets over a window the image judged neutral."""
         for (measure, side), capture in self.neutral.items():
             a = angles.side(side)
             if measure == "rotation_deg" and a.confidence < MIN_CONFIDENCE:
                 capture.update(t, None)
             else:
                 capture.update(t, getattr(a, measure))
+            window = self.references.neutral_event.get(side)
+            if window is not None:
+                capture.capture(*window)
 
     def _corrected(self, a: SideAngles, side: str, measure: str) -> float | None:
         """The angle ``measure`` of one side minus its neutral offset (None if untrusted)."""
@@ -367,7 +373,8 @@ class Session:
 
     def _neutral_info(self, side: str) -> dict[str, Any]:
         cap = self.neutral[("rotation_deg", side)]
-        return {"captured": cap.captured, "offset_deg": cap.offset_deg, "t": cap.captured_at}
+        return {"captured": cap.captured, "offset_deg": cap.offset_deg, "t": cap.captured_at,
+                "window_s": list(cap.window) if cap.window is not None else None}
 
     def _side_summary(self, pair: _Pair) -> dict[str, Any]:
         out = pair.tracker.summary().to_dict()

@@ -157,7 +157,8 @@ def _camera(cam: Camera, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def project(room: np.ndarray, cam: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Room points (33, 3) -> (world (33, 3) MediaPipe world frame, image (33, 3) normalized)."""
     mid_hip = (room[23] + room[24]) / 2
-    legs = room[[23, 24, 25, 26, 27, 28]].mean(axis=0)
+    # aimed at hips and knees (a camera on a tripod does not follow a swinging foot)
+    legs = room[[23, 24, 25, 26]].mean(axis=0)
     c, position = _camera(cam, legs)
     world = (room - mid_hip) @ c
     cam_pts = (room - position) @ c

@@ -28,6 +28,7 @@ from posecheck.geometry.frontal import frontal_rotation_2d, to_pixels
 from posecheck.geometry.fusion import (
     DEFAULT_PARAMS,
     GeometryParams,
+    ImageRefs,
     frame_angles,
     hip_angles,
     series_from_frames,
@@ -40,6 +41,7 @@ __all__ = [
     "DEFAULT_PARAMS",
     "GeometryParams",
     "HipAngleSeries",
+    "ImageRefs",
     "Leg3D",
     "SideSeries",
     "detect_swaps",

@@ -53,7 +53,7 @@ def frontal_rotation_2d(px: np.ndarray, side: str) -> np.ndarray:
     return np.degrees(np.arctan2(lateral, dot(shank, d)))
 
 
-def _leg_indices(side: str) -> list[int]:
+def leg_indices(side: str) -> list[int]:
     leg = LEG[side]
     other = LEG["left" if side == "right" else "right"]["hip"]
     return [leg[name] for name in _POINTS] + [other]
@@ -68,7 +68,7 @@ def aimed_at_knee(
     pixels. Returns (``px_aimed`` (T, 33, 2) with only hips, knee and ankle filled (others
     NaN), ``ray`` (T, 3) the unit ray to the knee in camera axes (x right, y down, z forward)).
     """
-    idx = _leg_indices(side)
+    idx = leg_indices(side)
     rays = np.concatenate((px[:, idx, :] - size[:, None, :] / 2,
                            np.broadcast_to(focal_px[:, None, None], (px.shape[0], len(idx), 1))),
                           axis=-1)
@@ -81,13 +81,25 @@ def aimed_at_knee(
     return out, ray
 
 
-def along_ray(points: np.ndarray, side: str, ray: np.ndarray) -> np.ndarray:
-    """World points (T, 33, 3) seen orthographically along ``ray`` (T, 3): (T, 33, 2).
+def along_ray(points: np.ndarray, side: str, ray: np.ndarray,
+              depth: np.ndarray | None = None, focal: np.ndarray | None = None) -> np.ndarray:
+    """World points (T, 33, 3) seen along ``ray`` (T, 3): (T, 33, 2).
 
     World axes follow the camera, so this is what the 2D method would see of the world
-    skeleton from a virtual camera looking along ``ray``; only hips, knee and ankle filled.
+    skeleton from a virtual camera looking along ``ray`` at the knee; only hips, knee and
+    ankle filled. Orthographic (metres) without ``depth``; with ``depth`` (T,) (the knee's
+    distance, metres) and ``focal`` (T,) (pixels) a pinhole view in pixels, like the
+    re-aimed image.
     """
-    idx = _leg_indices(side)
+    idx = leg_indices(side)
     out = np.full((*points.shape[:-1], 2), np.nan)
-    out[:, idx, :] = rotate_onto_z(ray, points[:, idx, :])[..., :2]
+    if depth is None or focal is None:
+        out[:, idx, :] = rotate_onto_z(ray, points[:, idx, :])[..., :2]
+        return out
+    knee = points[:, LEG[side]["knee"], :]
+    cam = rotate_onto_z(ray, points[:, idx, :] - knee[:, None, :])
+    z = cam[..., 2] + depth[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, idx, :] = focal[:, None, None] * cam[..., :2] / np.where(z > 1e-6, z, np.nan)[
+            ..., None]
     return out

@@ -45,13 +45,21 @@ Pure numpy: must not import mediapipe or cv2.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from posecheck.errors import ConfigError
-from posecheck.geometry.frontal import aimed_at_knee, along_ray, frontal_rotation_2d, to_pixels
+from posecheck.geometry.frontal import (
+    aimed_at_knee,
+    along_ray,
+    frontal_rotation_2d,
+    leg_indices,
+    to_pixels,
+)
 from posecheck.geometry.hip import Leg3D, leg_angles_3d
+from posecheck.geometry.image import decompress, femur_tilt, leg_points, with_references
 from posecheck.geometry.series import HipAngleSeries, SideSeries
 from posecheck.geometry.vectors import dot, normalize
 from posecheck.landmarks import (
@@ -68,16 +76,21 @@ from posecheck.types import FrameAngles, PoseFrame
 
 @dataclass(frozen=True, slots=True)
 class GeometryParams:
-    """Gates and fusion weights (degrees; visibility and confidence in 0..1)."""
+    """Gates and the estimators' error model (degrees, pixels; visibility in 0..1)."""
 
     min_knee_flexion_deg: float = 45.0
     min_visibility: float = 0.5
-    full_2d_deg: float = 8.0
-    no_2d_deg: float = 20.0
     conf_3d: float = 0.8
     focal_width: float = 0.9
-    facing_full_deg: float = 15.0
-    facing_no_deg: float = 30.0
+    image_px_sd: float = 4.0
+    hip_px_sd: float = 12.0
+    sigma_3d_deg: float = 10.0
+    full_2d_tilt_deg: float = 35.0
+    no_2d_tilt_deg: float = 50.0
+    facing_full_deg: float = 50.0
+    facing_no_deg: float = 75.0
+    agree_full_deg: float = 4.0
+    agree_none_deg: float = 8.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_knee_flexion_deg < 180.0:
@@ -85,9 +98,9 @@ class GeometryParams:
                 f"min_knee_flexion_deg must be in [0, 180), got {self.min_knee_flexion_deg}")
         if not 0.0 <= self.min_visibility <= 1.0:
             raise ConfigError(f"min_visibility must be in [0, 1], got {self.min_visibility}")
-        if not 0.0 <= self.full_2d_deg < self.no_2d_deg <= 90.0:
-            raise ConfigError("need 0 <= full_2d_deg < no_2d_deg <= 90, got "
-                              f"{self.full_2d_deg} and {self.no_2d_deg}")
+        if not 0.0 <= self.full_2d_tilt_deg < self.no_2d_tilt_deg <= 90.0:
+            raise ConfigError("need 0 <= full_2d_tilt_deg < no_2d_tilt_deg <= 90, got "
+                              f"{self.full_2d_tilt_deg} and {self.no_2d_tilt_deg}")
         if not 0.0 <= self.facing_full_deg < self.facing_no_deg <= 90.0:
             raise ConfigError("need 0 <= facing_full_deg < facing_no_deg <= 90, got "
                               f"{self.facing_full_deg} and {self.facing_no_deg}")
@@ -95,9 +108,35 @@ class GeometryParams:
             raise ConfigError(f"focal_width must be in [0.2, 5], got {self.focal_width}")
         if not 0.0 <= self.conf_3d <= 1.0:
             raise ConfigError(f"conf_3d must be in [0, 1], got {self.conf_3d}")
+        for name in ("image_px_sd", "hip_px_sd", "sigma_3d_deg"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
 
 
 DEFAULT_PARAMS = GeometryParams()
+
+
+@dataclass(frozen=True)
+class ImageRefs:
+    """Session references for the image estimator, one row per frame (NaN = none yet).
+
+    Pixels. ``knee[side]`` (T, 2): the held knee pivot; ``shank[side]`` (T,): the shank's
+    reference image length (knee at 90 deg, shank across the line of sight: the length
+    held constant through a session); ``hip_dir`` (T, 2): unit image direction left hip ->
+    right hip of the held pelvis line. Made by :class:`posecheck.neutral.LegReference`.
+    """
+
+    knee: dict[str, np.ndarray] = field(default_factory=dict)
+    shank: dict[str, np.ndarray] = field(default_factory=dict)
+    hip_dir: np.ndarray | None = None
+
+    @classmethod
+    def single(cls, knee: dict[str, np.ndarray], shank: dict[str, np.ndarray],
+               hip_dir: np.ndarray | None) -> ImageRefs:
+        """The references of one frame ((2,) pivots, () lengths, (2,) line) as T = 1 rows."""
+        return cls({s: np.reshape(v, (1, 2)) for s, v in knee.items()},
+                   {s: np.reshape(v, (1,)) for s, v in shank.items()},
+                   None if hip_dir is None else np.reshape(hip_dir, (1, 2)))
 
 
 def _check(name: str, arr: np.ndarray | None) -> np.ndarray | None:
@@ -114,64 +153,200 @@ def _ramp(angle_deg: np.ndarray, full: float, none: float) -> np.ndarray:
     return np.nan_to_num(np.clip((none - angle_deg) / (none - full), 0.0, 1.0))
 
 
-def _weight_2d(leg3: Leg3D, z_p: np.ndarray, ray: np.ndarray, rot2: np.ndarray,
-               p: GeometryParams) -> np.ndarray:
-    """Share of the 2D estimator: femur along the ray to the knee, hip line across it."""
-    femur_off = np.degrees(np.arccos(np.clip(np.abs(dot(leg3.femur_dir, ray)), 0.0, 1.0)))
-    hips_off = np.degrees(np.arcsin(np.clip(np.abs(dot(z_p, ray)), 0.0, 1.0)))
-    w = _ramp(femur_off, p.full_2d_deg, p.no_2d_deg) * _ramp(hips_off, p.facing_full_deg,
-                                                             p.facing_no_deg)
-    return np.where(np.isnan(rot2), 0.0, w)
-
-
 def _wrap(deg: np.ndarray) -> np.ndarray:
     return (deg + 180.0) % 360.0 - 180.0
 
 
 def _fuse(rot3: np.ndarray, rot2: np.ndarray, w: np.ndarray) -> np.ndarray:
     """rot3 + w * wrap(rot2 - rot3): a weighted mean that never averages across +-180."""
-    fused = rot3 + w * _wrap(np.nan_to_num(rot2) - rot3)
+    fused = np.where(np.isnan(rot3), rot2, rot3 + w * _wrap(np.nan_to_num(rot2) - rot3))
     return np.where(w >= 1.0, rot2, fused)
 
 
-def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
-                 world: np.ndarray | None, side: str, p: GeometryParams
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(raw 2D angle, corrected 2D angle, unit ray to the knee), each per frame.
+class _Image(NamedTuple):
+    """The image estimator of one side: angles (deg), tilt (deg), error SD (deg)."""
 
-    The image is first re-aimed at the knee (removes the perspective skew of an off-centre
-    knee). The corrected angle adds (3D angle - 2D angle of the world skeleton seen along
-    the same ray): the projection error of the 2D method predicted from the 3D skeleton,
-    zero when the femur points exactly along the ray. In-plane landmark noise moves both
-    terms alike and cancels; depth noise runs along the femur and barely moves either.
-    So the correction is nearly noise-free where the 2D method gets weight, and makes the
-    fused value exact on noise-free input in every view.
+    raw: np.ndarray  # shank angle in the re-aimed image, uncorrected
+    rotation: np.ndarray  # corrected for the femur's tilt (and the world's residual)
+    tilt: np.ndarray  # femur angle to the line of sight
+    sigma: np.ndarray  # predicted error SD of ``rotation``
+    knee: np.ndarray  # knee flexion from the shank's foreshortening (NaN: no reference)
+    ray: np.ndarray  # (T, 3) unit ray to the knee
+    abduction: np.ndarray  # hip abduction from the knee's lateral offset in the image
+    abduction_sigma: np.ndarray  # predicted error SD of ``abduction``
+
+
+def _ratio(world: np.ndarray | None, side: str, n: int) -> np.ndarray:
+    """Femur / shank length ratio from the world skeleton (1 where unknown or implausible)."""
+    if world is None:
+        return np.ones(n)
+    h, k, a = leg_points(world[..., :3], side)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.linalg.norm(h - k, axis=-1) / np.linalg.norm(a - k, axis=-1)
+    return np.where((r >= 0.75) & (r <= 1.33), r, 1.0)
+
+
+def _thigh_angle(pts: np.ndarray, side: str) -> np.ndarray:
+    """atan(image thigh length / image shank length), degrees: the thigh's foreshortening."""
+    hip, knee, ankle = leg_points(pts, side)
+    return np.degrees(np.arctan2(np.linalg.norm(hip - knee, axis=-1),
+                                 np.linalg.norm(ankle - knee, axis=-1)))
+
+
+def _corrected(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray | float,
+               thigh: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rotation of the decompressed view, femur tilt, true shank length) of aimed points.
+
+    ``pts`` (T, 33, 2). Without ``thigh`` (its length in the same units) it is found
+    self-consistently: the shank is perpendicular to the femur, so the decompressed shank
+    is its true length and the thigh ``rho`` times that (three fixed-point steps).
+    """
+    hip, knee, ankle = leg_points(pts, side)
+    shank = np.linalg.norm(ankle - knee, axis=-1)
+    steps = 1 if thigh is not None else 3
+    for _ in range(steps):
+        length = thigh if thigh is not None else rho * shank
+        tilt, t = femur_tilt(hip - knee, length, focal)
+        shank = np.linalg.norm(decompress(ankle[:, None], knee, tilt, t)[:, 0] - knee, axis=-1)
+    idx = leg_indices(side)
+    out = pts.copy()
+    out[:, idx] = decompress(pts[:, idx], knee, tilt, t)
+    return frontal_rotation_2d(out, side), tilt, shank
+
+
+def _world_view(w3: np.ndarray, side: str, ray: np.ndarray, aimed: np.ndarray,
+                focal: np.ndarray) -> np.ndarray:
+    """The world skeleton through a pinhole along ``ray``, at the knee depth (metres) at
+    which its shank images as long as ``aimed``'s (two refinement steps): (T, 33, 2) px."""
+    _, ko, ao = leg_points(along_ray(w3, side, ray), side)
+    _, ki, ai = leg_points(aimed, side)
+    shank_img = np.linalg.norm(ai - ki, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = focal * np.linalg.norm(ao - ko, axis=-1) / shank_img
+        for _ in range(2):
+            _, ks, as_ = leg_points(along_ray(w3, side, ray, depth, focal), side)
+            depth = depth * np.linalg.norm(as_ - ks, axis=-1) / shank_img
+    return along_ray(w3, side, ray, depth, focal)
+
+
+def _abduction(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(hip abduction (deg, + = knee lateral), thigh length px) of aimed points.
+
+    The femur's component along the pelvis medio-lateral axis is sin(adduction): the
+    knee's offset from the hip along the image hip line, brought to the knee's depth
+    (the hip is farther: x (1 + l cos(tilt)), l = thigh / focal), over the thigh length.
+    """
+    _, tilt, shank = _corrected(pts, side, rho, focal)
+    thigh = rho * shank
+    hip, knee, _ = leg_points(pts, side)
+    line = normalize(pts[:, RIGHT_HIP] - pts[:, LEFT_HIP])
+    lateral = line if side == "right" else -line
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offset = dot(knee - hip, lateral) * (1.0 + thigh / focal * np.cos(np.radians(tilt)))
+        return np.degrees(np.arcsin(np.clip(offset / thigh, -1.0, 1.0))), thigh
+
+
+def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
+                 world: np.ndarray | None, side: str, p: GeometryParams,
+                 refs: ImageRefs | None) -> _Image:
+    """The image estimator of ``side`` (see the module docstring and :mod:`.image`).
+
+    The image is re-aimed at the (held) knee and decompressed for the femur's tilt from
+    the thigh's foreshortening. The residual of that model (knee not at 90 deg, hip
+    ab/adduction, perspective) is predicted from the world skeleton (3D angle - the same
+    method applied to the world skeleton seen along the same ray), but only where the
+    world skeleton agrees with the image (thigh foreshortening and shank angle within
+    ``agree_full_deg``, none beyond ``agree_none_deg``): that makes the estimate exact on
+    noise-free input in every view, while MediaPipe's world skeleton, whose femur is
+    pitched 10-25 deg off on seated people, never moves it.
     """
     n = size.shape[0]
     if px is None:
         nan = np.full(n, np.nan)
-        return nan, nan, np.full((n, 3), np.nan)
-    aimed, ray = aimed_at_knee(px, side, size, p.focal_width * size[:, 0])
-    rot2 = frontal_rotation_2d(aimed, side)
-    if world is None:
-        return rot2, rot2, ray
-    predicted = frontal_rotation_2d(along_ray(world[..., :3], side, ray), side)
-    return rot2, rot2 + _wrap(leg3.rotation_deg - predicted), ray
+        return _Image(nan, nan, nan, nan, nan, np.full((n, 3), np.nan), nan, nan)
+    refs = refs or ImageRefs()
+    focal = p.focal_width * size[:, 0]
+    use = with_references(px, side, refs.knee.get(side), refs.hip_dir)
+    aimed, ray = aimed_at_knee(use, side, size, focal)
+    raw = frontal_rotation_2d(aimed, side)
+    _, k0, a0 = leg_points(px, side)
+    shank_now = np.linalg.norm(a0 - k0, axis=-1)
+    ref = refs.shank.get(side)
+    rho = _ratio(world, side, n)
+    rotation, tilt, shank_true = _corrected(aimed, side, rho, focal)
+    thigh = rho * shank_true
+    if world is not None:
+        w3 = world[..., :3]
+        seen = _world_view(w3, side, ray, aimed, focal)
+        # the same model on the world skeleton: its residual is what the model misses
+        pred, _, _ = _corrected(seen, side, rho, focal)
+        fix = _wrap(leg3.rotation_deg - pred)
+        gap = np.fmax(np.abs(_thigh_angle(seen, side) - _thigh_angle(aimed, side)),
+                      np.abs(_wrap(frontal_rotation_2d(seen, side) - raw)))
+        trust = _ramp(gap, p.agree_full_deg, p.agree_none_deg)
+        rotation = rotation + np.where(np.isnan(fix), 0.0, trust * np.nan_to_num(fix))
+    # error model: landmark noise across the shank (first order) + the tilt's uncertainty
+    # (hip landmark error over the thigh length) through 1/cos(tilt) (second order)
+    gamma = np.radians(np.nan_to_num(rotation))
+    d_tilt = p.hip_px_sd / np.maximum(thigh, 1.0)
+    tan_t = np.tan(np.radians(np.clip(tilt, 0.0, 80.0)))
+    sigma = np.degrees(np.hypot(p.image_px_sd / np.maximum(shank_now, 1.0),
+                                0.5 * np.abs(np.sin(2 * gamma)) * tan_t * d_tilt))
+    knee = np.full(n, np.nan)
+    if ref is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            k2 = np.degrees(np.arcsin(np.clip(shank_now / ref, 0.0, 1.0)))
+        knee = np.where(leg3.knee_flexion_deg > 90.0, 180.0 - k2, k2)
+    # abduction from the MediaPipe knee itself (the held pivot is for the shank pointer)
+    plain, ray_p = aimed_at_knee(px, side, size, focal)
+    abduction, thigh_p = _abduction(plain, side, rho, focal)
+    if world is not None:
+        w3 = world[..., :3]
+        pred_a, _ = _abduction(_world_view(w3, side, ray_p, plain, focal), side, rho, focal)
+        fix = leg3.hip_abduction_deg - pred_a
+        abduction = abduction + np.where(np.isnan(fix), 0.0, trust * np.nan_to_num(fix))
+    abd_sigma = np.degrees(p.hip_px_sd / np.maximum(thigh_p, 1.0))
+    return _Image(raw, rotation, tilt, sigma, knee, ray, abduction, abd_sigma)
 
 
-def _side(leg3: Leg3D, z_p: np.ndarray, est2d: tuple[np.ndarray, np.ndarray, np.ndarray],
-          vis: np.ndarray, side: str, p: GeometryParams) -> SideSeries:
+def _weight_2d(img: _Image, z_p: np.ndarray, p: GeometryParams) -> np.ndarray:
+    """Share of the image estimator: inverse-variance weight against the 3D estimator.
+
+    The 3D estimator's error (MediaPipe's depth: first order for rotation) is taken as a
+    constant ``sigma_3d_deg``; the image estimator's from :func:`_estimate_2d`. Past
+    ``full_2d_tilt_deg`` of femur tilt the decompression's 1/cos(tilt) grows too fast to
+    trust, and the hip line must not be turned out of the image plane by more than
+    ``facing_*``.
+    """
+    w = p.sigma_3d_deg ** 2 / (p.sigma_3d_deg ** 2 + img.sigma ** 2)
+    w = w * _ramp(img.tilt, p.full_2d_tilt_deg, p.no_2d_tilt_deg)
+    hips_off = np.degrees(np.arcsin(np.clip(np.abs(dot(z_p, img.ray)), 0.0, 1.0)))
+    w = w * np.where(np.isnan(hips_off), 1.0, _ramp(hips_off, p.facing_full_deg,
+                                                     p.facing_no_deg))
+    return np.where(np.isnan(img.rotation), 0.0, np.nan_to_num(w))
+
+
+def _side(leg3: Leg3D, z_p: np.ndarray, img: _Image, vis: np.ndarray, side: str,
+          p: GeometryParams) -> SideSeries:
     leg = LEG[side]
     other_hip = LEG["left" if side == "right" else "right"]["hip"]
     with np.errstate(invalid="ignore"):
         vis_leg = np.min(vis[:, [leg["hip"], other_hip, leg["knee"], leg["ankle"]]], axis=1)
         vis_sh = np.min(vis[:, [LEFT_SHOULDER, RIGHT_SHOULDER]], axis=1)
         ok = vis_leg >= p.min_visibility
-        knee = np.where(ok, leg3.knee_flexion_deg, np.nan)
+        knee_src = np.fmax(img.knee, leg3.knee_flexion_deg)
+        knee = np.where(ok, knee_src, np.nan)
         observable = ok & (knee >= p.min_knee_flexion_deg)
-    rot2, rot2c, ray = est2d
-    w = np.where(observable, _weight_2d(leg3, z_p, ray, rot2c, p), 0.0)
-    rotation = np.where(observable, _fuse(leg3.rotation_deg, rot2c, w), np.nan)
+    w = np.where(observable, _weight_2d(img, z_p, p), 0.0)
+    # abduction: the same inverse-variance rule (knee and hip landmark error over the thigh)
+    w_abd = p.sigma_3d_deg ** 2 / (p.sigma_3d_deg ** 2 + img.abduction_sigma ** 2)
+    w_abd = np.nan_to_num(w_abd * _ramp(img.tilt, p.full_2d_tilt_deg, p.no_2d_tilt_deg))
+    w_abd = np.where(np.isnan(img.abduction), 0.0, w_abd)
+    abduction = _fuse(leg3.hip_abduction_deg, img.abduction, w_abd)
+    rotation = np.where(observable, _fuse(leg3.rotation_deg, img.rotation, w), np.nan)
+    w = np.where(np.isnan(leg3.rotation_deg) & ~np.isnan(rotation), 1.0, w)
     pointer = np.sin(np.radians(np.clip(knee, 0.0, 180.0)))
     conf = vis_leg * pointer * (p.conf_3d + (1.0 - p.conf_3d) * w)
     conf = np.where(np.isnan(rotation), 0.0, np.clip(np.nan_to_num(conf), 0.0, 1.0))
@@ -180,10 +355,10 @@ def _side(leg3: Leg3D, z_p: np.ndarray, est2d: tuple[np.ndarray, np.ndarray, np.
         knee_flexion_deg=knee,
         hip_flexion_deg=np.where(ok & (vis_sh >= p.min_visibility), leg3.hip_flexion_deg,
                                  np.nan),
-        hip_abduction_deg=np.where(ok, leg3.hip_abduction_deg, np.nan),
+        hip_abduction_deg=np.where(ok, abduction, np.nan),
         confidence=conf,
         weight_2d=w,
-        rotation_2d_deg=rot2,
+        rotation_2d_deg=img.raw,
         rotation_3d_deg=leg3.rotation_deg,
     )
 
@@ -206,6 +381,7 @@ def hip_angles(
     image_size: tuple[int, int] | np.ndarray,
     t: np.ndarray | Sequence[float] | None = None,
     params: GeometryParams = DEFAULT_PARAMS,
+    refs: ImageRefs | None = None,
 ) -> HipAngleSeries:
     """Hip angles of both sides for T frames, vectorized (see module docstring).
 
@@ -226,8 +402,8 @@ def hip_angles(
     out = {}
     for side in SIDES:
         leg3 = leg_angles_3d(world[..., :3], side) if world is not None else _nan_leg(n)
-        est2d = _estimate_2d(px, size, leg3, world, side, params)
-        out[side] = _side(leg3, z_p, est2d, vis, side, params)
+        img = _estimate_2d(px, size, leg3, world, side, params, refs)
+        out[side] = _side(leg3, z_p, img, vis, side, params)
     times = np.arange(n, dtype=float) if t is None else np.asarray(t, dtype=float)
     if times.shape != (n,):
         raise ValueError(f"t must have shape ({n},), got {times.shape}")
@@ -244,7 +420,8 @@ def _stack(frames: Sequence[PoseFrame], attr: str) -> np.ndarray:
 
 
 def series_from_frames(
-    frames: Sequence[PoseFrame], params: GeometryParams = DEFAULT_PARAMS
+    frames: Sequence[PoseFrame], params: GeometryParams = DEFAULT_PARAMS,
+    refs: ImageRefs | None = None,
 ) -> HipAngleSeries:
     """:func:`hip_angles` over a sequence of :class:`PoseFrame` (missing poses -> NaN)."""
     if len(frames) == 0:
@@ -252,9 +429,13 @@ def series_from_frames(
         return hip_angles(empty, empty, (1, 1), t=np.zeros(0), params=params)
     sizes = np.array([f.image_size for f in frames], dtype=float)
     return hip_angles(_stack(frames, "world_landmarks"), _stack(frames, "landmarks"), sizes,
-                      t=[f.t for f in frames], params=params)
+                      t=[f.t for f in frames], params=params, refs=refs)
 
 
-def frame_angles(pose: PoseFrame, params: GeometryParams = DEFAULT_PARAMS) -> FrameAngles:
-    """Angles of one frame (the live loop); identical to the vectorized path with T = 1."""
-    return series_from_frames([pose], params).frame(0)
+def frame_angles(pose: PoseFrame, params: GeometryParams = DEFAULT_PARAMS,
+                 refs: ImageRefs | None = None) -> FrameAngles:
+    """Angles of one frame (the live loop); identical to the vectorized path with T = 1.
+
+    ``refs``: the session's references for this frame (:meth:`ImageRefs.single`).
+    """
+    return series_from_frames([pose], params, refs).frame(0)

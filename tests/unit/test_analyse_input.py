@@ -192,7 +192,11 @@ def test_result_line_names_peaks_holds_and_folder(tmp_path: Path, landmark_file:
     er = round(s["sides"]["right"]["peak_external_deg"])
     assert line.startswith(f"seated.jsonl: {s['frames']} frames, person in {s['frames']}; ")
     assert f"L peak IR {ir}°/ER" in line and f"/ER {er}°" in line
-    assert line.endswith(f"; 2 holds -> {tmp_path / 'seated'}/")
+    assert line.endswith(f" -> {tmp_path / 'seated'}/")
+    # the neutral reference: taken on both sides (seated still for 2 s), when and how large
+    n = s["neutral"]["left"]
+    assert n["captured"] and n["t"] is not None and n["window_s"][1] == n["t"]
+    assert f"; 2 holds; neutral L {n['offset_deg']:+.1f}° at {n['t']:.1f} s, R " in line
 
 
 def test_one_stretch_threshold_and_mot(tmp_path: Path, landmark_file: Path):

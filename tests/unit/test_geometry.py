@@ -28,7 +28,8 @@ def _hand_placed(ankle_dx: dict[str, float]) -> PoseFrame:
 
     Subject's right = world -x (image left), up = -y, anterior = -z (towards the camera).
     Thighs point at the camera, shanks hang down 0.4 m; ``ankle_dx[side]`` moves the ankle
-    along world x. Image = orthographic view of the same points (x, y scaled into 0..1).
+    along world x. Image = a pinhole camera 2.5 m in front of the hips (focal 0.9 x width,
+    the focal the image estimator assumes).
     """
     world = np.zeros((33, 4))
     world[:, 3] = 1.0
@@ -39,23 +40,30 @@ def _hand_placed(ankle_dx: dict[str, float]) -> PoseFrame:
         world[leg["knee"], :3] = (x, 0.0, -0.4)
         dx = ankle_dx[side]
         world[leg["ankle"], :3] = (x + dx, np.sqrt(0.4**2 - dx**2), -0.4)
+    return PoseFrame(t=0.0, image_size=(1000, 1000), landmarks=_pinhole(world),
+                     world_landmarks=world)
+
+
+def _pinhole(world: np.ndarray, distance: float = 2.5, focal: float = 0.9) -> np.ndarray:
+    """Normalized image landmarks of camera-axis world points seen from ``distance`` m."""
     image = world.copy()
-    image[:, 0] = 0.5 + world[:, 0] / 2.0
-    image[:, 1] = 0.5 + world[:, 1] / 2.0
-    return PoseFrame(t=0.0, image_size=(1000, 1000), landmarks=image, world_landmarks=world)
+    depth = world[:, 2] + distance
+    image[:, 0] = 0.5 + focal * world[:, 0] / depth
+    image[:, 1] = 0.5 + focal * world[:, 1] / depth
+    return image
 
 
 def test_convention_foot_lateral_is_internal_rotation_both_legs() -> None:
     # Lateral = away from the midline: the right ankle moves to world -x, the left to +x,
     # by 0.2 m on a 0.4 m shank: asin(0.2 / 0.4) = 30 deg, IR, so +30 on both sides.
     a = frame_angles(_hand_placed({"right": -0.2, "left": 0.2}))
-    assert a.right.rotation_deg == pytest.approx(30.0, abs=1e-6)
-    assert a.left.rotation_deg == pytest.approx(30.0, abs=1e-6)
+    assert a.right.rotation_deg == pytest.approx(30.0, abs=0.1)
+    assert a.left.rotation_deg == pytest.approx(30.0, abs=0.1)
     # Medial (towards the midline) by 0.1 m: asin(0.25) = 14.48 deg ER -> negative.
     b = frame_angles(_hand_placed({"right": 0.1, "left": -0.1}))
     er = -np.degrees(np.arcsin(0.25))
-    assert b.right.rotation_deg == pytest.approx(er, abs=1e-6)
-    assert b.left.rotation_deg == pytest.approx(er, abs=1e-6)
+    assert b.right.rotation_deg == pytest.approx(er, abs=0.1)
+    assert b.left.rotation_deg == pytest.approx(er, abs=0.1)
 
 
 def test_convention_seated_flexion_and_knee() -> None:
@@ -72,12 +80,13 @@ def test_convention_seated_flexion_and_knee() -> None:
 def test_convention_abduction_positive_when_knee_moves_out() -> None:
     # Move each knee 0.1 m laterally (right: -x, left: +x) at 0.4 m along the thigh:
     # the thigh then makes atan(0.1 / 0.4) = 14.04 deg with the sagittal plane = abduction.
+    # (the image is moved too: abduction is read from the image first)
     pose = _hand_placed({"right": 0.0, "left": 0.0})
     world = pose.world_landmarks.copy()
     for side, dx in (("left", 0.1), ("right", -0.1)):
         world[LEG[side]["knee"], 0] += dx
         world[LEG[side]["ankle"], 0] += dx
-    a = frame_angles(PoseFrame(0.0, (1000, 1000), pose.landmarks, world))
+    a = frame_angles(PoseFrame(0.0, (1000, 1000), _pinhole(world), world))
     expected = np.degrees(np.arctan(0.1 / 0.4))
     assert a.right.hip_abduction_deg == pytest.approx(expected, abs=1e-6)
     assert a.left.hip_abduction_deg == pytest.approx(expected, abs=1e-6)
@@ -124,18 +133,22 @@ def test_noise_free_round_trip_every_view(posture: str, left: LegPose, right: Le
     frames = [make_pose(left, right, cam, posture) for cam in VIEWS]
     s = series_from_frames(frames)
     for leg, ss in ((left, s.left), (right, s.right)):
-        np.testing.assert_allclose(ss.rotation_deg, leg.rot, atol=0.5)
+        # 0.52 deg for a 120-deg knee seen from the front (focal 1.0 x width, assumed 0.9)
+        np.testing.assert_allclose(ss.rotation_deg, leg.rot, atol=0.6)
         np.testing.assert_allclose(ss.rotation_3d_deg, leg.rot, atol=1e-6)
         np.testing.assert_allclose(ss.knee_flexion_deg, leg.knee_flex, atol=1e-6)
         np.testing.assert_allclose(ss.hip_flexion_deg, leg.hip_flex, atol=1e-6)
-        np.testing.assert_allclose(ss.hip_abduction_deg, leg.abd, atol=1e-6)
+        np.testing.assert_allclose(ss.hip_abduction_deg, leg.abd, atol=0.6)  # image-first, as above
 
 
 def test_seated_front_view_uses_2d_and_side_view_3d() -> None:
     legs = (LegPose(90, 0, 20, 90), LegPose(90, 0, -20, 90))
     front = frame_angles(make_pose(*legs, Camera()))
     side = frame_angles(make_pose(*legs, Camera(yaw=90)))
-    assert front.left.rotation_source == front.right.rotation_source == "2d"
+    # the image estimator's error model gives it ~97% of the weight in front (3D: 10 deg)
+    assert front.left.rotation_source == front.right.rotation_source == "fused"
+    s = series_from_frames([make_pose(*legs, Camera())])
+    assert s.left.weight_2d[0] > 0.9 and s.right.weight_2d[0] > 0.9
     assert side.left.rotation_source == side.right.rotation_source == "3d"
     assert front.left.confidence > side.left.confidence
 
@@ -183,8 +196,8 @@ def test_bad_shapes_and_params_are_rejected() -> None:
         hip_angles(None, None, (640, 480))
     with pytest.raises(ConfigError, match="min_knee_flexion_deg"):
         GeometryParams(min_knee_flexion_deg=-1)
-    with pytest.raises(ConfigError, match="no_2d_deg"):
-        GeometryParams(full_2d_deg=30, no_2d_deg=20)
+    with pytest.raises(ConfigError, match="no_2d_tilt_deg"):
+        GeometryParams(full_2d_tilt_deg=30, no_2d_tilt_deg=20)
 
 
 def _smoothed_mae(posture: str, legs: tuple[LegPose, LegPose], cameras: list[Camera],
