@@ -57,7 +57,19 @@ def _native_stderr_silenced() -> Iterator[None]:
     try:
         os.dup2(devnull, 2)
         yield
-    finally:
+    except KeyboardInterrupt:
+        # Ctrl-C left a MediaPipe call whose threads still run and log to fd 2: keep fd 2
+        # quiet for good and give Python's own stderr (our one-line messages) the real one.
+        os.close(devnull)
+        sys.stderr = open(saved, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",  # noqa: SIM115
+                          errors="backslashreplace")
+        raise
+    except BaseException:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+        raise
+    else:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
