@@ -1,52 +1,64 @@
-"""Benchmark ``posecheck analyse`` against the naive tutorial loop, and measure its memory.
+"""``posecheck analyse`` against the naive tutorial loop, whole processes, on several clips.
 
-Run: ``python benchmarks/bench_analyse.py [VIDEO] [--repeats N] [--long-factor K]``
-(default video: samples/pose2sim_cam01.mp4, 1080x1920, 100 frames = 1.7 s, and the same
-played 10 times = 17 s; memory on that and on the video played 2K times).
+Run: ``python benchmarks/bench_analyse.py [--repeats N] [--clips NAME ...] [--skip memory]``
+(Linux: CPU and memory come from ``wait4`` and ``/proc``).
 
-What it prints (one run, side by side, interleaved repeats, medians), on the
-video and on a K times longer synthetic one (its frames played forward, backward, ...):
+Clips (each named in the output; a clip that cannot be had is reported as not measured):
 
-1. Throughput (frames/s) of the naive loop every tutorial writes (cv2 read, cvtColor,
-   ``mp.Image``, ``detect_for_video``, sequential; written here with mediapipe directly),
-   of ``analyse --no-video`` and of ``analyse`` with the annotated video, on the same
-   video and model, and the ratios analyse / naive (targets: >= 1.2 and >= 1.0). The
-   analyse timings are of :func:`posecheck.analyse_input.analyse_file`, i.e. everything the
-   command does for a file: decoding, pose, session, frames.csv, landmarks.jsonl, plot,
-   summary. Both sides include creating the pose landmarker.
-2. Landmark agreement between detection on the full-size frame and on the frame
-   downscaled to a longest side of 960 px (what analyse hands MediaPipe): max and median
-   absolute difference of normalized x, y.
-3. Peak memory of one analyse run (a fresh process each, with its pose model processes:
-   resident (shared pages once), summed RSS, largest process), with and without the
-   annotated video, on the K and 2K times longer videos, and the growth per frame between
-   the two, extrapolated to a 10-minute 60 fps video.
+- ``sample-portrait``: samples/pose2sim_cam01.mp4, 1080x1920, 100 frames at 60 fps (1.7 s);
+- ``sample-squats``: samples/tfjs_pose_squats.mp4, 720x1280, 65 frames at 5 fps (13 s);
+- ``portrait-5s``: the portrait sample played 3 times (forward, backward, forward), 300
+  frames, 5 s, 1080x1920;
+- ``sports2d-demo``: Sports2D's ``Demo/demo.mp4`` (1768x994, 230 frames at 30 fps, 7.7 s;
+  BSD-3), taken from the ``sports2d`` wheel, which the set-up downloads once with
+  ``pip download`` into the user cache folder (never into the repository);
+- ``rendered``: a case of the render kit's dev set (``--render-dir``, default
+  ``../shared/render/dev`` beside the repository), 640x480 at 30 fps.
 
-Only the standard library, numpy, cv2, mediapipe and posecheck.
+Per clip, alternating runs (naive, ``analyse --no-video``, ``analyse`` with the annotated
+video; the order reversed every other repeat), each a fresh process: wall time, CPU time
+(user + system of the process and its children) and the peak summed RSS of its process
+tree (sampled every 0.1 s from /proc). The naive loop is the one every tutorial writes:
+cv2 read, cvtColor, ``mp.Image``, ``detect_for_video``, one frame after another (this file,
+run with ``--naive``). Both sides pay their imports and the model's creation. Printed:
+medians, ratios naive / analyse for the wall time (speed) and analyse / naive for the CPU
+per frame, and the targets of issue 14 met or not:
+
+- ``analyse --no-video``: >= 1.2x the naive loop's speed on every clip >= 5 s, >= 1.0x on
+  every clip; with the annotated video >= 1.0x on every clip;
+- CPU seconds per frame <= 1.15x the naive loop's (both modes);
+- memory flat in video length and < 500 MB for the whole process tree: the portrait sample
+  played 10 and 20 times (``--memory-factors``; 1000 and 2000 frames), peak summed RSS of
+  each, growth per frame extrapolated to 10 minutes at 60 fps.
+
+The machine's load average is printed with each clip: on a shared machine only ratios of
+alternating runs mean something.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import cv2
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VIDEO = ROOT / "samples" / "pose2sim_cam01.mp4"
-LEG = (23, 24, 25, 26, 27, 28)  # hips, knees, ankles
-NOISE_MB = 5.0  # run-to-run variation of a sampled memory peak
+SAMPLES = ROOT / "samples"
+SPORTS2D = "sports2d==0.8.34"  # the wheel that carries Demo/demo.mp4 (BSD-3)
+MODES = ("naive", "analyse --no-video", "analyse")
+MIN_LONG_S = 5.0  # clips at least this long must reach the higher target
 
 
+# ----------------------------------------------------------------------------- the naive loop
 def naive_loop(video: Path, model: Path) -> int:
     """The tutorial loop: read, convert, wrap, detect, one frame after another."""
     import mediapipe as mp
@@ -71,86 +83,7 @@ def naive_loop(video: Path, model: Path) -> int:
     return n
 
 
-def analyse_once(video: Path, out: Path, with_video: bool) -> int:
-    """One ``analyse`` of ``video`` (as the command does it); returns the frame count."""
-    from posecheck.analyse_input import AnalyseOptions, analyse_file
-
-    opts = AnalyseOptions(out_dir=out, video=with_video, progress=False)
-    result = analyse_file(video, out / video.stem, opts)
-    if result.summary is None:
-        raise SystemExit(f"analyse failed: {result.error}")
-    return int(result.summary["frames"])
-
-
-def timed(fn, *args) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """(frames per second, CPU ms per frame over all threads) of one ``fn(*args)`` call
-    (``fn`` returns the frame count)."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    n = fn(*args)
-    return n / (time.perf_counter() - t0), (time.process_time() - c0) * 1000 / n
-
-
-def throughput(video: Path, model: Path, repeats: int, tmp: Path) -> None:
-    runs: dict[str, list[tuple[float, float]]] = {
-        "naive": [], "analyse --no-video": [], "analyse": []}
-    naive_loop(video, model)  # warm-up: file cache, mediapipe import
-    load0 = os.getloadavg()[0]
-    for _ in range(repeats):  # interleaved so that machine noise hits all three alike
-        runs["naive"].append(timed(naive_loop, video, model))
-        runs["analyse --no-video"].append(timed(analyse_once, video, tmp / "nv", False))
-        runs["analyse"].append(timed(analyse_once, video, tmp / "v", True))
-    med = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
-    cpu = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
-    cap = cv2.VideoCapture(str(video))
-    n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    print(f"throughput on {video.name}, {n} frames = {n / fps:.1f} s ({repeats} interleaved "
-          f"repeats, medians; load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores):")
-    for k, v in runs.items():
-        print(f"  {k:20s} {med[k]:6.1f} fps  {cpu[k]:5.1f} CPU ms/frame   runs: "
-              f"{', '.join(f'{x[0]:.1f}' for x in v)}")
-    print(f"  ratio analyse --no-video / naive: {med['analyse --no-video'] / med['naive']:.2f}"
-          "  (target >= 1.2)")
-    print(f"  ratio analyse (with video) / naive: {med['analyse'] / med['naive']:.2f}"
-          "  (target >= 1.0)")
-
-
-def landmark_agreement(video: Path, model: Path, max_side: int = 960) -> None:
-    """Full-size vs downscaled detection on every frame of ``video``."""
-    from posecheck.analyse_input import downscale
-    from posecheck.pose import PoseEstimator
-
-    full, small = [], []
-    cap = cv2.VideoCapture(str(video))
-    with PoseEstimator(model) as a, PoseEstimator(model) as b:
-        i = 0
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            t = i / 60.0
-            full.append(a.detect(rgb, t).landmarks)
-            small.append(b.detect(downscale(rgb, max_side), t).landmarks)
-            i += 1
-    cap.release()
-    pairs = [(f, s) for f, s in zip(full, small, strict=True) if f is not None and s is not None]
-    if not pairs:
-        print("landmark agreement: no person found")
-        return
-    d = np.stack([np.abs(f[:, :2] - s[:, :2]) for f, s in pairs])  # (N, 33, 2)
-    legs = d[:, LEG]
-    print(f"landmarks full size vs longest side {max_side} px ({len(pairs)} frames, "
-          "normalized units):")
-    print(f"  all 33: median {np.median(d):.4f}, 95th pct {np.percentile(d, 95):.4f}, "
-          f"max {d.max():.4f}")
-    print(f"  hips/knees/ankles: median {np.median(legs):.4f}, 95th pct "
-          f"{np.percentile(legs, 95):.4f}, max {legs.max():.4f}")
-    print(f"  person found: full {sum(f is not None for f in full)}, "
-          f"downscaled {sum(s is not None for s in small)} of {len(full)}")
-
-
+# ----------------------------------------------------------------------------- clips
 def make_long_video(video: Path, factor: int, path: Path) -> int:
     """``video`` played ``factor`` times in a row (forward, backward, ...) into ``path``."""
     cap = cv2.VideoCapture(str(video))
@@ -173,139 +106,245 @@ def make_long_video(video: Path, factor: int, path: Path) -> int:
     return n
 
 
-_MEMORY_CHILD = """
-import json, sys, threading, time
-from pathlib import Path
-sys.path.insert(0, {bench_dir!r})
-from bench_analyse import analyse_once
+def sports2d_demo(cache: Path) -> Path:
+    """Sports2D's demo.mp4 from its wheel, downloaded once into ``cache``."""
+    target = cache / "sports2d-demo.mp4"
+    if target.exists():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = cache / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d",
+                    str(wheels), SPORTS2D], check=True, capture_output=True)
+    wheel = next(wheels.glob("sports2d-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(zf.read("Sports2D/Demo/demo.mp4"))
+        tmp.replace(target)
+    return target
 
-def status(pid, key):
-    with open(f"/proc/{{pid}}/status") as f:
-        return int(next(l for l in f if l.startswith(key)).split()[1])
 
-def resident(pids):
-    # kB resident in any of pids, pages of one file shared by several counted once:
-    # private pages of each process + per mapped file the most any process has of it
-    private, shared = 0, {{}}
-    for pid in pids:
-        key = None
-        with open(f"/proc/{{pid}}/smaps") as f:
-            for line in f:
-                head = line.split(None, 1)[0]
-                if "-" in head and not head.endswith(":"):  # a mapping's header line
-                    parts = line.split()
-                    key = parts[5] if len(parts) > 5 else (pid, parts[0])
-                elif head in ("Private_Clean:", "Private_Dirty:"):
-                    private += int(line.split()[1])
-                elif head in ("Shared_Clean:", "Shared_Dirty:"):
-                    kb = int(line.split()[1])
-                    if kb:
-                        shared[key, head] = max(shared.get((key, head), 0), kb)
-    return private + sum(shared.values())
+def rendered_clip(render_dir: Path | None) -> Path:
+    candidates = [render_dir] if render_dir else [
+        p / "shared" / "render" / "dev" for p in (ROOT.parent, ROOT.parent.parent)]
+    for d in candidates:
+        if d is not None and d.is_dir():
+            preferred = d / "dev_front_male_irer_R.mp4"
+            if preferred.exists():
+                return preferred
+            found = sorted(d.glob("*.mp4"))
+            if found:
+                return found[0]
+    raise FileNotFoundError("no render kit dev set (pass --render-dir)")
 
-def children():
-    import glob
-    out = []
-    for f in glob.glob("/proc/self/task/*/children"):
-        out += open(f).read().split()
+
+def clips(tmp: Path, names: list[str], render_dir: Path | None) -> dict[str, Path | str]:
+    """Clip name -> path, or the reason it could not be had."""
+    from platformdirs import user_cache_dir
+
+    makers = {
+        "sample-portrait": lambda: SAMPLES / "pose2sim_cam01.mp4",
+        "sample-squats": lambda: SAMPLES / "tfjs_pose_squats.mp4",
+        "portrait-5s": lambda: _long(SAMPLES / "pose2sim_cam01.mp4", 3, tmp),
+        "sports2d-demo": lambda: sports2d_demo(Path(user_cache_dir("posecheck-bench"))),
+        "rendered": lambda: rendered_clip(render_dir),
+    }
+    out: dict[str, Path | str] = {}
+    for name in names:
+        try:
+            out[name] = makers[name]()
+        except (OSError, subprocess.CalledProcessError, StopIteration, KeyError) as exc:
+            out[name] = f"{type(exc).__name__}: {exc}"
     return out
 
-series = []  # (s since start, summed RSS kB, resident kB shared pages once, processes)
-done = threading.Event()
-t0 = time.perf_counter()
 
-def sample():
-    while not done.wait(0.25):
-        pids = ["self"] + children()
-        try:
-            rss = sum(status(p, "VmRSS:") for p in pids)
-            used = resident(pids)
-        except (OSError, StopIteration, ValueError):
-            continue
-        series.append((time.perf_counter() - t0, rss, used, len(pids)))
-
-threading.Thread(target=sample, daemon=True).start()
-frames = analyse_once(Path({video!r}), Path({out!r}), {with_video!r})
-done.set()
-hwm = [status("self", "VmHWM:")]
-print(json.dumps({{"series": series, "hwm": max(hwm), "frames": frames,
-                  "seconds": time.perf_counter() - t0}}))
-"""
+def _long(video: Path, factor: int, tmp: Path) -> Path:
+    path = tmp / f"{video.stem}_x{factor}.mp4"
+    if not path.exists():
+        make_long_video(video, factor, path)
+    return path
 
 
-def memory_run(video: Path, out: Path, with_video: bool) -> dict[str, Any]:
-    """Memory of a fresh process running one analyse, with its pose model processes.
+def describe(video: Path) -> tuple[str, int, float]:
+    """('WxH', frames, seconds) from the container."""
+    cap = cv2.VideoCapture(str(video))
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS) or 30.0
+    cap.release()
+    return f"{w}x{h}", n, n / fps
 
-    Sampled every 0.25 s from /proc by the child itself (the rusage of a child forked from
-    this process would count this process's memory too): ``series`` of (s, summed RSS kB,
-    resident kB, processes), ``hwm`` the largest single-process peak RSS (kB), ``frames``,
-    ``seconds``. Summed RSS counts the pages of the shared libraries (MediaPipe, OpenCV)
-    once per process; "resident" counts them once (private pages of every process plus,
-    per mapped file, the most any one process has resident): what the run occupies. (PSS
-    would divide shared pages also with unrelated processes that map the same libraries,
-    e.g. this benchmark after its tutorial loop, and so depend on what else runs.)
-    """
-    code = _MEMORY_CHILD.format(bench_dir=str(Path(__file__).parent), video=str(video),
-                                out=str(out), with_video=with_video)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+
+# ----------------------------------------------------------------------------- one process
+@dataclass
+class Run:
+    wall_s: float
+    cpu_s: float
+    peak_mb: float  # summed RSS of the process tree, sampled
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo.extend(int(c) for c in task.read_text().split())
+            except OSError:
+                continue
+    return pids
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def run_process(cmd: list[str]) -> Run:
+    """Run ``cmd``; its wall time, CPU time (with its children) and peak tree RSS."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], sum(_rss_kb(p) for p in _tree(proc.pid)))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    err = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise SystemExit(f"analyse process failed ({proc.returncode}): {proc.stderr[-500:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): "
+                         f"{err.decode(errors='replace')[-400:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, peak[0] / 1024)
 
 
-def memory(videos: list[Path], tmp: Path) -> None:
-    """Peak memory on two lengths of the same footage, and the growth per frame between."""
-    print("memory of one analyse (this process + its pose model processes, sampled every "
-          "0.25 s; a fresh process each; resident = shared pages once):")
-    for with_video in (False, True):
-        label = "with annotated video" if with_video else "--no-video"
-        peaks = []
-        for video in videos:
-            run = memory_run(video, tmp / "mem", with_video)
-            s = np.array(run["series"], dtype=float)
-            used, rss, procs = s[:, 2].max() / 1024, s[:, 1].max() / 1024, int(s[:, 3].max())
-            peaks.append((run["frames"], used, rss))
-            print(f"  {label:20s} {video.name}: {run['frames']} frames, {procs} processes: "
-                  f"peak resident {used:.0f} MB, summed RSS {rss:.0f} MB, largest process "
-                  f"{run['hwm'] / 1024:.0f} MB")
-        (n0, u0, _), (n1, u1, r1) = peaks
-        # a sampled peak varies by a few MB from run to run: a difference within NOISE_MB
-        # is not taken as growth
-        g = (u1 - u0) * 1024 / max(1, n1 - n0) if abs(u1 - u0) > NOISE_MB else 0.0
-        ten = 10 * 60 * 60
-        print(f"  {label:20s} {n1 - n0} more frames: {u1 - u0:+.1f} MB (noise ~{NOISE_MB:.0f} "
-              f"MB) -> growth {g:.2f} kB/frame -> 10 min at 60 fps ({ten} frames) "
-              f"~{u1 + max(0.0, g) * (ten - n1) / 1024:.0f} MB resident, "
-              f"~{r1 + max(0.0, g) * (ten - n1) / 1024:.0f} MB summed RSS (target < 500)")
+def command(mode: str, video: Path, out: Path) -> list[str]:
+    if mode == "naive":
+        return [sys.executable, str(Path(__file__).resolve()), "--naive", str(video)]
+    cmd = [sys.executable, "-m", "posecheck", "analyse", str(video), "--no-store", "--force",
+           "--out", str(out)]
+    return cmd + (["--no-video"] if mode == "analyse --no-video" else [])
+
+
+# ----------------------------------------------------------------------------- measuring
+@dataclass
+class ClipResult:
+    name: str
+    size: str
+    frames: int
+    seconds: float
+    runs: dict[str, list[Run]] = field(default_factory=dict)
+
+    def med(self, mode: str, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.runs[mode])
+
+
+def measure(name: str, video: Path, repeats: int, tmp: Path) -> ClipResult:
+    size, frames, seconds = describe(video)
+    res = ClipResult(name, size, frames, seconds, {m: [] for m in MODES})
+    run_process(command("naive", video, tmp))  # warm-up: file cache, imports
+    for k in range(repeats):
+        for mode in MODES if k % 2 == 0 else MODES[::-1]:
+            res.runs[mode].append(run_process(command(mode, video, tmp / "out")))
+    return res
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def report(res: ClipResult, load: tuple[float, float]) -> list[bool]:
+    """Print one clip's table and its targets; the targets' outcomes."""
+    print(f"\n{res.name}: {res.size}, {res.frames} frames, {res.seconds:.1f} s "
+          f"({len(res.runs['naive'])} alternating repeats, medians; load average "
+          f"{load[0]:.1f} -> {load[1]:.1f} on {os.cpu_count()} cores)")
+    print(f"  {'':20s} {'wall s':>7s} {'CPU s':>7s} {'CPU ms/frame':>12s} {'peak MB':>8s}"
+          f" {'speed':>6s} {'CPU':>6s}   walls")
+    nw, nc = res.med("naive", "wall_s"), res.med("naive", "cpu_s")
+    for mode in MODES:
+        w, c, m = (res.med(mode, a) for a in ("wall_s", "cpu_s", "peak_mb"))
+        print(f"  {mode:20s} {w:7.2f} {c:7.2f} {c * 1000 / res.frames:12.1f} {m:8.0f}"
+              f" {nw / w:5.2f}x {c / nc:5.2f}x   "
+              + ", ".join(f"{r.wall_s:.1f}" for r in res.runs[mode]))
+    outcomes = []
+    long_clip = res.seconds >= MIN_LONG_S
+    need = 1.2 if long_clip else 1.0
+    s_nv = nw / res.med("analyse --no-video", "wall_s")
+    s_v = nw / res.med("analyse", "wall_s")
+    for label, ok in (
+            (f"--no-video speed >= {need}x ({'clip >= 5 s' if long_clip else 'clip < 5 s'})"
+             f": {s_nv:.2f}x", s_nv >= need),
+            (f"with video speed >= 1.0x: {s_v:.2f}x", s_v >= 1.0),
+            *((f"{mode} CPU/frame <= 1.15x naive: {res.med(mode, 'cpu_s') / nc:.2f}x",
+               res.med(mode, "cpu_s") / nc <= 1.15) for mode in MODES[1:])):
+        print(f"  target {verdict(ok):7s} {label}")
+        outcomes.append(ok)
+    return outcomes
+
+
+def memory(tmp: Path, factors: tuple[int, int]) -> list[bool]:
+    """Peak tree RSS on the sample played ``factors`` times, both modes; growth per frame
+    and a 10-minute estimate."""
+    short, long_ = (_long(SAMPLES / "pose2sim_cam01.mp4", k, tmp) for k in factors)
+    n0, n1 = (100 * k for k in factors)
+    print("\nmemory: peak summed RSS of the whole process tree (sampled every 0.1 s), "
+          f"portrait sample played {factors[0]} and {factors[1]} times ({n0} and {n1} "
+          "frames, 1080x1920):")
+    outcomes = []
+    for mode in MODES[1:]:
+        a, b = (run_process(command(mode, v, tmp / "mem")).peak_mb for v in (short, long_))
+        per_frame_kb = max(0.0, (b - a) * 1024 / (n1 - n0))
+        ten_min = b + per_frame_kb * (10 * 60 * 60 - n1) / 1024
+        flat = abs(b - a) <= 15.0  # sampled peaks vary by a few MB between runs
+        ok = flat and ten_min < 500
+        print(f"  target {verdict(ok):7s} {mode:20s} {a:.0f} -> {b:.0f} MB ({b - a:+.0f} MB for "
+              f"{n1 - n0} more frames; flat = within 15 MB) -> 10 min at 60 fps ~{ten_min:.0f} MB "
+              "(< 500)")
+        outcomes.append(ok)
+    return outcomes
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("video", nargs="?", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--long-factor", type=int, default=10,
-                        help="the longer clip is the video played K times (default 10: "
-                        "17 s for the sample, nearer a real stretch than its 1.7 s)")
-    parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["throughput", "landmarks", "memory"])
+    names = ["sample-portrait", "sample-squats", "portrait-5s", "sports2d-demo", "rendered"]
+    parser.add_argument("--clips", nargs="*", default=names, choices=names)
+    parser.add_argument("--render-dir", type=Path)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["memory"])
+    parser.add_argument("--memory-factors", type=int, nargs=2, default=(10, 20), metavar="K",
+                        help="the two lengths for memory: the sample played K times")
+    parser.add_argument("--naive", type=Path, help=argparse.SUPPRESS)  # the naive process
     args = parser.parse_args()
     from posecheck.model import default_model_path
 
-    model = default_model_path()
+    if args.naive:
+        naive_loop(args.naive, default_model_path())
+        return
+    outcomes: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="bench_analyse_") as d:
         tmp = Path(d)
-        long_video = tmp / f"{args.video.stem}_x{args.long_factor}.mp4"
-        make_long_video(args.video, args.long_factor, long_video)
-        if "throughput" not in args.skip:
-            throughput(args.video, model, args.repeats, tmp)
-            throughput(long_video, model, args.repeats, tmp)
-        if "landmarks" not in args.skip:
-            landmark_agreement(args.video, model)
+        for name, video in clips(tmp, args.clips, args.render_dir).items():
+            if isinstance(video, str):
+                print(f"\n{name}: NOT measured ({video})")
+                outcomes.append(False)
+                continue
+            load0 = os.getloadavg()[0]
+            res = measure(name, video, args.repeats, tmp)
+            outcomes += report(res, (load0, os.getloadavg()[0]))
         if "memory" not in args.skip:
-            longer = tmp / f"{args.video.stem}_x{2 * args.long_factor}.mp4"
-            make_long_video(args.video, 2 * args.long_factor, longer)
-            memory([long_video, longer], tmp)
+            outcomes += memory(tmp, tuple(args.memory_factors))
+    met = sum(outcomes)
+    print(f"\n{met} of {len(outcomes)} targets met" + ("" if met == len(outcomes) else
+          " (see NOT met above)"))
 
 
 if __name__ == "__main__":

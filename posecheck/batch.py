@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import multiprocessing.util
 import os
 import shutil
 import signal
@@ -246,16 +247,15 @@ _WORKER_MODEL: _SharedModel | None = None  # in a worker process of a several-fi
 
 
 def _init_worker(options: AnalyseOptions) -> None:
-    """Worker processes: one OpenCV thread and one decoder thread each, so N workers do not
-    fight over cores; one pose model for all the files of this worker."""
+    """Worker processes: one OpenCV thread each (for colour conversion and resizing), so N
+    workers do not fight over cores; one pose model for all the files of this worker."""
     import cv2
 
-    from posecheck import analyse_input
-
     global _WORKER_MODEL
-    analyse_input.DECODER_THREADS = 1
     cv2.setNumThreads(1)
     _WORKER_MODEL = _SharedModel(options)
+    # closed when the worker exits, before MediaPipe's own threads are shut down
+    multiprocessing.util.Finalize(None, _WORKER_MODEL.close, exitpriority=10)
     signal.signal(signal.SIGINT, _note_stop)  # between inputs: remember, do not raise
     from posecheck.pose import LOG_ENV_VAR
 

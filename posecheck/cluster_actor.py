@@ -64,12 +64,10 @@ class Analyser:
     def __init__(self, cwd: str, options: AnalyseOptions) -> None:
         import cv2
 
-        from posecheck import analyse_input
         from posecheck.batch import _SharedModel
 
         with contextlib.suppress(OSError):
             os.chdir(cwd)
-        analyse_input.DECODER_THREADS = 1  # as batch._init_worker does for its processes
         cv2.setNumThreads(1)
         self._model = _SharedModel(options)
         self._frames = [0]

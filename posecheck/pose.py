@@ -57,16 +57,28 @@ def _native_stderr_silenced() -> Iterator[None]:
     try:
         os.dup2(devnull, 2)
         yield
-    finally:
+    except KeyboardInterrupt:
+        # Ctrl-C left a MediaPipe call whose threads still run and log to fd 2: keep fd 2
+        # quiet for good and give Python's own stderr (our one-line messages) the real one.
+        os.close(devnull)
+        sys.stderr = open(saved, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",  # noqa: SIM115
+                          errors="backslashreplace")
+        raise
+    except BaseException:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+        raise
+    else:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
 
 
 def _quiet_close(landmarker: Any) -> None:
-    # At interpreter exit (a batch worker process never closes its model) MediaPipe's own
-    # dispatcher thread pool is already shut down and close() raises RuntimeError; the
-    # process is ending, so there is nothing left to release.
+    # At interpreter exit (a model nobody closed) MediaPipe's own dispatcher thread pool
+    # is already shut down and close() raises RuntimeError; the process is ending, so
+    # there is nothing left to release.
     with _native_stderr_silenced(), contextlib.suppress(RuntimeError):
         landmarker.close()
 
@@ -222,14 +234,17 @@ class PoseEstimator:
                              f"{image_rgb.dtype}")
         mp_image = _image_class(self._mp)(image_format=self._mp.ImageFormat.SRGB,
                                           data=np.ascontiguousarray(image_rgb))
-        # The first run logs (tensor allocation); later runs are quiet.
+        # The first run logs (tensor allocation), and so does the first run that finds a
+        # person (landmark projection: "Using NORM_RECT without IMAGE_DIMENSIONS"); later
+        # runs are quiet.
         quiet = _native_stderr_silenced() if not self._warmed_up else contextlib.nullcontext()
         with quiet:
             if self.mode == "video":
                 result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(t))
             else:
                 result = self._landmarker.detect(mp_image)
-        self._warmed_up = self._used = True
+        self._used = True
+        self._warmed_up = self._warmed_up or bool(result.pose_landmarks)
         size = (int(image_rgb.shape[1]), int(image_rgb.shape[0]))
         return self._to_pose_frame(result, t, size)
 

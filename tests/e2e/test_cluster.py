@@ -7,6 +7,7 @@ One Ray runtime for the module (starting one takes 10-20 s on a busy 2-core mach
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -33,11 +34,14 @@ LANDMARKS = SAMPLES / "pose2sim_cam01.landmarks.jsonl"
 
 @pytest.fixture(scope="module")
 def ray_runtime():
+    env = dict(os.environ)
     start_local(num_cpus=2)  # ray.init(num_cpus=2), offline
     try:
         yield
     finally:
         ray.shutdown()
+        os.environ.clear()  # Ray sets RAY_AUTH_MODE, PYTHONBREAKPOINT: not for later tests
+        os.environ.update(env)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +174,6 @@ def test_ctrl_c_keeps_what_finished_and_stops_everything(tmp_path):
     """Ctrl-C in a terminal (SIGINT to the whole process group, Ray's processes included)
     during a --cluster local run with two actors: exit 130 at once, the finished input
     complete and in the history, the running one's part aside, no process left."""
-    import os
     import signal
     import subprocess
     import sys

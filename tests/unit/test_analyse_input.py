@@ -18,8 +18,8 @@ from posecheck.analyse_input import (
     AnalyseOptions,
     InputResult,
     analyse_file,
-    downscale,
-    scaled_size,
+    shrink,
+    video_size,
 )
 from posecheck.batch import analyse_many, expand_inputs, output_dirs, result_line
 from posecheck.errors import ModelError
@@ -80,21 +80,22 @@ def test_output_dirs_never_share_a_folder(tmp_path: Path):
     assert all(d.parent == tmp_path for d in dirs)
 
 
-@pytest.mark.parametrize(("size", "max_side", "expected"), [
-    ((1080, 1920), 960, (540, 960)),   # portrait phone video
-    ((1920, 1080), 960, (960, 540)),
-    ((640, 480), 960, (640, 480)),     # never enlarged
-    ((1080, 1920), 0, (1080, 1920)),   # 0 = full size
+@pytest.mark.parametrize(("size", "expected"), [
+    ((1080, 1920), (540, 960)),    # portrait phone video: halved
+    ((1768, 994), (884, 497)),     # Sports2D's demo: halved (a whole factor), not 960 wide
+    ((3840, 2160), (960, 540)),    # 4K: a quarter
+    ((1280, 720), (640, 360)),
+    ((640, 480), (640, 480)),      # never enlarged
 ])
-def test_scaled_size(size, max_side, expected):
-    assert scaled_size(size, max_side) == expected
+def test_video_size_divides_by_a_whole_factor(size, expected):
+    assert video_size(size) == expected
+    assert max(video_size(size)) <= 960
 
 
-def test_downscale_keeps_the_aspect_and_the_image_when_small():
+def test_shrink_keeps_the_image_when_the_size_is_its_own():
     img = np.zeros((1920, 1080, 3), np.uint8)
-    assert downscale(img, 960).shape == (960, 540, 3)
-    small = np.zeros((100, 50, 3), np.uint8)
-    assert downscale(small, 960) is small
+    assert shrink(img, (540, 960)).shape == (960, 540, 3)
+    assert shrink(img, (1080, 1920)) is img
 
 
 # ----------------------------------------------------------------------------- threads
@@ -335,7 +336,7 @@ class FakeEstimator:
 
 @pytest.fixture
 def small_video(tmp_path: Path) -> Path:
-    """20 frames, 1200x640 (wider than 960 px, so it is downscaled), 10 fps, mp4v."""
+    """20 frames, 1200x640 (wider than 960 px: the annotated video is halved), 10 fps."""
     import cv2
 
     path = tmp_path / "clip.mp4"
@@ -361,9 +362,9 @@ def test_video_pipeline_writes_every_output_in_frame_order(tmp_path, small_video
     lines = (out / "landmarks.jsonl").read_text().splitlines()
     times = [json.loads(line)["t"] for line in lines]
     assert times == sorted(times) and len(times) == 20
-    assert json.loads(lines[0])["image_size"] == [1200, 640]  # full size, not the 960 px copy
+    assert json.loads(lines[0])["image_size"] == [1200, 640]  # the model saw the full frame
     cap = cv2.VideoCapture(str(out / "annotated.mp4"))
-    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (960, 512)
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (600, 320)
     assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 20
     cap.release()
 
