@@ -24,8 +24,9 @@ from the first frame never shows a vertical shank, so no neutral is taken and th
   (a pelvis that hikes with the trunk, a camera that rolls);
 * the **shank's reference length** (knee at 90°, shank across the line of sight): the limb
   length held constant through the session, as a ratio to the trunk's image length so it
-  follows the person moving nearer or farther. It scales the thigh for the femur's tilt
-  and gates the knee flexion from the shank's foreshortening.
+  follows the person moving nearer or farther, taken at the neutral (before it, the knee
+  gate uses the 3D knee flexion alone). It gates the knee flexion from the shank's
+  foreshortening and sizes the knee pivot's dead zone.
 
 Pure: numpy only; time is an argument (seconds); pixels, image y down; degrees.
 """
@@ -234,8 +235,8 @@ class LegReference:
         for side, st in self.sides.items():
             if st.pivot is not None:
                 knees[side] = mid_hip + st.pivot
-            if trunk > 1.0 and (st.ratio_ref or st.ratio_max) > 0:
-                shanks[side] = np.array(self._shank_ref(side, trunk, 0.0))
+            if trunk > 1.0 and st.ratio_ref is not None:  # only once the neutral showed it
+                shanks[side] = np.array(st.ratio_ref * trunk)
         hip_dir = None
         if self.hip_angle_ref is not None and self.shoulder_angle_ref is not None:
             sh = p[RIGHT_SHOULDER, :2] - p[LEFT_SHOULDER, :2]

@@ -429,8 +429,9 @@ def test_a_programming_error_mid_video_propagates_without_hanging(tmp_path, smal
 # ----------------------------------------------------------------------------- outputs agree
 def bend_then_stretch_frames() -> list[PoseFrame]:
     """Knees straight-ish (20°) bending to 90° at 1.5-2.5 s (the rotation gate opens while
-    the smoothed knee still lags under it), a neutral rest reading +6° (left) / -4° (right)
-    rotation, then 20° IR left and 25° ER right beyond that rest, held 6 s."""
+    the smoothed knee still lags under it), a neutral rest reading +3.5° (left) / -3° (right)
+    rotation (a shank still within the 5° the image neutral allows), then 20° IR left and
+    25° ER right beyond that rest, held 6 s."""
     def knee(t: float) -> float:
         return 20.0 if t < 1.5 else min(90.0, 20.0 + 70.0 * (t - 1.5))
 
@@ -438,8 +439,8 @@ def bend_then_stretch_frames() -> list[PoseFrame]:
     right = ramp_profile(-25.0, rest_s=6.0, ramp_s=1.0, hold_s=6.0)
     return make_sequence(
         int(16 * FPS),
-        left=lambda t: LegPose(hip_flex=90, knee_flex=knee(t), rot=6.0 + left(t)),
-        right=lambda t: LegPose(hip_flex=90, knee_flex=knee(t), rot=-4.0 + right(t)),
+        left=lambda t: LegPose(hip_flex=90, knee_flex=knee(t), rot=3.5 + left(t)),
+        right=lambda t: LegPose(hip_flex=90, knee_flex=knee(t), rot=-3.0 + right(t)),
         fps=FPS, camera=Camera())
 
 
