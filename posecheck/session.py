@@ -31,13 +31,22 @@ from posecheck.geometry.swap import SwapTracker
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
 from posecheck.neutral import LegReference, NeutralCapture
-from posecheck.setup_check import check_view, compensation_warnings, view_yaw_deg
+from posecheck.setup_check import (
+    CameraAngle,
+    check_view,
+    compensation_warnings,
+    view_yaw_deg,
+)
 from posecheck.stretches import Stretch
 from posecheck.summary import END_RANGE_DEG
 from posecheck.types import FrameAngles, FrameResult, HoldEvent, PoseFrame, SideAngles, Warning_
 
 KNEE_GATE_DEG = GeometryParams().min_knee_flexion_deg  # rotation needs the knee this bent
 MIN_CONFIDENCE = 0.3  # rotation values below this confidence are not used
+# A seated hip rotates about 45-50° at most either way (IR and ER ranges of healthy adults);
+# a reading beyond 80° is a tracking failure (e.g. a shank angle wrapped past ±180° in an
+# oblique view), shown as "--", never as a number.
+MAX_ROTATION_DEG = 80.0
 _TARGET_WORD = {("rotation_deg", 1): "internal rotation",
                 ("rotation_deg", -1): "external rotation",
                 ("hip_abduction_deg", -1): "adduction", ("hip_abduction_deg", 1): "abduction"}
@@ -168,6 +177,7 @@ class Session:
         self.t_last: float | None = None
         self.image_size: tuple[int, int] | None = None
         self._yaws: list[float] = []
+        self.camera_angle = CameraAngle()
 
     # ------------------------------------------------------------------ per frame
     def update(self, pose: PoseFrame) -> FrameResult:
@@ -178,17 +188,23 @@ class Session:
         yaw = view_yaw_deg(pose.world_landmarks)
         if yaw is not None:
             self._yaws.append(yaw)
+        camera = self.camera_angle.update(t, yaw)
         self.references.update(t, pose.landmarks_px)
         raw = frame_angles(pose, refs=ImageRefs.single(*self.references.arrays()))
         smoothed = _knee_gated(self._smoother.update(raw)) if self._smoother else raw
         if self.use_neutral:
             self._feed_neutral(t, smoothed)
-        rotation = {s: self._corrected(smoothed.side(s), s, "rotation_deg") for s in SIDES}
+        rotation = {s: None if camera else self._corrected(smoothed.side(s), s, "rotation_deg")
+                    for s in SIDES}
         measured: dict[str, float | None] = {}
         events: list[HoldEvent] = []
         view_warnings: dict[str, list[Warning_]] = {}
         shown = self._shown_stretch().id
-        views: dict[tuple[str, str, str], list[Warning_]] = {}  # one view check per kind
+        # one view check per kind; a camera too far to the side blanks every angle
+        views: dict[tuple[str, str, str], list[Warning_]] = {}
+        if camera is not None:
+            views = {(st.measure, side, st.view): [camera]
+                     for st in self.stretches for side in SIDES}
         for (sid, side), pair in self.pairs.items():
             value, warns, new = self._update_pair(pair, pose, smoothed.side(side), rotation[side],
                                                   views)
@@ -269,7 +285,8 @@ class Session:
     def _corrected(self, a: SideAngles, side: str, measure: str) -> float | None:
         """The angle ``measure`` of one side minus its neutral offset (None if untrusted)."""
         raw = getattr(a, measure)
-        if raw is None or (measure == "rotation_deg" and a.confidence < MIN_CONFIDENCE):
+        if raw is None or (measure == "rotation_deg" and (
+                a.confidence < MIN_CONFIDENCE or abs(raw) > MAX_ROTATION_DEG)):
             return None
         if not self.use_neutral:
             return raw
@@ -306,7 +323,8 @@ class Session:
                 if el >= st.hold_target_s:
                     return f"{side}: target reached ({el:.0f} s) - hold as long as comfortable"
                 return f"{side}: hold it... {el:.0f} / {st.hold_target_s:.0f} s"
-        if warnings and warnings[0].code in ("no_person", "not_visible", "facing", "implausible"):
+        if warnings and warnings[0].code in ("no_person", "not_visible", "facing", "implausible",
+                                             "camera_angle"):
             return warnings[0].text
         if self.active is None and len(self.stretches) > 1:  # analyse: every stretch at once
             targets = ", ".join(
@@ -369,7 +387,8 @@ class Session:
         yaws = sorted(self._yaws)
         width, height = self.image_size or (None, None)
         return {"image_width": width, "image_height": height,
-                "view_yaw_deg": yaws[len(yaws) // 2] if yaws else None}
+                "view_yaw_deg": yaws[len(yaws) // 2] if yaws else None,
+                "camera_message": self.camera_angle.message}
 
     def _neutral_info(self, side: str) -> dict[str, Any]:
         cap = self.neutral[("rotation_deg", side)]

@@ -14,6 +14,7 @@ camera has their LEFT landmarks on the image right.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +110,48 @@ def view_yaw_deg(world: np.ndarray | None) -> float | None:
     if not np.all(np.isfinite(line)) or math.hypot(line[0], line[2]) < 1e-6:
         return None
     return math.degrees(math.atan2(line[2], line[0]))
+
+
+class CameraAngle:
+    """Is the camera too far to the person's side to measure? Time is an argument.
+
+    The median of :func:`view_yaw_deg` over the last ``window_s`` seconds, with hysteresis:
+    beyond ``enter_deg`` the view is refused (every angle shows ``--`` with a message naming
+    the camera's side), and allowed again below ``leave_deg``. MediaPipe's shoulder depth
+    under-reads the turn: on rendered seated people (camera yaw -> median of the estimate)
+    0° -> -3..+10°, 20° -> 5..18°, 30° -> 23..27°, 40° -> 33..35°, and a 5-s median of a 30°
+    view reached 30.5° at most while a 40° view stayed above 28.6°. Beyond about 35° of true
+    camera yaw the image estimator under-reads IR/ER badly (slope 0.2-0.7), so refusing is
+    more honest than a number. Degrees; + = camera to the person's right.
+    """
+
+    def __init__(self, window_s: float = 5.0, enter_deg: float = 32.0,
+                 leave_deg: float = 27.0, min_samples: int = 10) -> None:
+        if not 0 < leave_deg <= enter_deg:
+            raise ValueError(f"need 0 < leave_deg <= enter_deg, got {leave_deg}, {enter_deg}")
+        if window_s <= 0 or min_samples < 1:
+            raise ValueError("window_s must be > 0 and min_samples >= 1")
+        self.window_s, self.enter_deg, self.leave_deg = window_s, enter_deg, leave_deg
+        self.min_samples = min_samples
+        self._recent: deque[tuple[float, float]] = deque()
+        self.refused = False
+        self.message: str | None = None  # the last refusal's text (kept for the summary)
+
+    def update(self, t: float, yaw: float | None) -> Warning_ | None:
+        """Feed one frame's yaw (None: no landmarks); the warning while the view is refused."""
+        if yaw is not None:
+            self._recent.append((t, yaw))
+        while self._recent and self._recent[0][0] <= t - self.window_s:
+            self._recent.popleft()
+        if len(self._recent) >= self.min_samples:
+            median = float(np.median([y for _, y in self._recent]))
+            limit = self.leave_deg if self.refused else self.enter_deg
+            self.refused = abs(median) > limit
+            if self.refused:
+                where = "right" if median > 0 else "left"
+                self.message = (f"Camera about {abs(median):.0f}° or more to your {where}: "
+                                "put it in front of you (within 30°) to measure.")
+        return Warning_("camera_angle", self.message) if self.refused and self.message else None
 
 
 def compensation_warnings(pose: PoseFrame, limits: ViewLimits = DEFAULT_LIMITS) -> list[Warning_]:
