@@ -450,6 +450,9 @@ def result_line(result: InputResult) -> str:
     line = (f"{name}: {s['frames']} frames, person in {s['frames_with_pose']}; "
             f"{', '.join(sides)}; {holds} hold{'s' if holds != 1 else ''}; "
             f"{_neutral_text(s)} -> {result.out_dir}{os.sep}")
+    camera = (s.get("setup") or {}).get("camera_message")
+    if camera:
+        line += f" (set-up: {camera})"
     if result.note:
         line += f" (note: {result.note})"
     if result.error:

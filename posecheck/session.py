@@ -178,6 +178,7 @@ class Session:
         self.image_size: tuple[int, int] | None = None
         self._yaws: list[float] = []
         self.camera_angle = CameraAngle()
+        self._camera_warning: Warning_ | None = None
 
     # ------------------------------------------------------------------ per frame
     def update(self, pose: PoseFrame) -> FrameResult:
@@ -200,11 +201,8 @@ class Session:
         events: list[HoldEvent] = []
         view_warnings: dict[str, list[Warning_]] = {}
         shown = self._shown_stretch().id
-        # one view check per kind; a camera too far to the side blanks every angle
-        views: dict[tuple[str, str, str], list[Warning_]] = {}
-        if camera is not None:
-            views = {(st.measure, side, st.view): [camera]
-                     for st in self.stretches for side in SIDES}
+        views: dict[tuple[str, str, str], list[Warning_]] = {}  # one view check per kind
+        self._camera_warning = camera  # a camera too far to the side blanks every angle
         for (sid, side), pair in self.pairs.items():
             value, warns, new = self._update_pair(pair, pose, smoothed.side(side), rotation[side],
                                                   views)
@@ -246,7 +244,8 @@ class Session:
             return None, [], pair.tracker.update(pose.t, None)
         key = (pair.stretch.measure, pair.side, pair.stretch.view)
         if key not in views:
-            views[key] = check_view(pose, *key)
+            cam = [self._camera_warning] if self._camera_warning is not None else []
+            views[key] = check_view(pose, *key) or cam
         warns = views[key]
         value = None if warns else self._value(pair.stretch, a, pair.side)
         new = pair.tracker.update(pose.t, value if self.measuring else None)

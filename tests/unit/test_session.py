@@ -223,3 +223,22 @@ def test_end_range_time_and_camera_setup_are_in_the_summary():
     turned = run(Session([IR]), seated(rot_left=ramp_profile(30.0), seconds=10,
                                       camera=Camera(yaw=30)))["setup"]
     assert abs(turned["view_yaw_deg"] - front["view_yaw_deg"]) == pytest.approx(30.0, abs=3.0)
+
+
+@pytest.mark.parametrize(("yaw", "side"), [(45.0, "right"), (-45.0, "left")])
+def test_a_camera_45_degrees_to_the_side_shows_dashes_naming_the_camera(yaw, side):
+    frames = seated(rot_left=lambda t: 25.0, seconds=3, camera=Camera(yaw=yaw))
+    session = Session([IR])
+    results = [session.update(f) for f in frames]
+    late = [r for r in results if r.t >= 1.0]
+    assert all(r.measured["left"] is None and r.rotation_deg["left"] is None for r in late)
+    assert f"to your {side}" in late[-1].status
+    assert f"to your {side}" in session.summary()["setup"]["camera_message"]
+
+
+def test_a_camera_20_degrees_to_the_side_is_measured():
+    frames = seated(rot_left=lambda t: 25.0, seconds=3, camera=Camera(yaw=20))
+    session = Session([IR])
+    results = [session.update(f) for f in frames]
+    assert all(r.rotation_deg["left"] is not None for r in results if r.t >= 1.0)
+    assert session.summary()["setup"]["camera_message"] is None
