@@ -178,7 +178,6 @@ class Session:
         self.image_size: tuple[int, int] | None = None
         self._yaws: list[float] = []
         self.camera_angle = CameraAngle()
-        self._camera_warning: Warning_ | None = None
 
     # ------------------------------------------------------------------ per frame
     def update(self, pose: PoseFrame) -> FrameResult:
@@ -195,14 +194,12 @@ class Session:
         smoothed = _knee_gated(self._smoother.update(raw)) if self._smoother else raw
         if self.use_neutral:
             self._feed_neutral(t, smoothed)
-        rotation = {s: None if camera else self._corrected(smoothed.side(s), s, "rotation_deg")
-                    for s in SIDES}
+        rotation = {s: self._corrected(smoothed.side(s), s, "rotation_deg") for s in SIDES}
         measured: dict[str, float | None] = {}
         events: list[HoldEvent] = []
         view_warnings: dict[str, list[Warning_]] = {}
         shown = self._shown_stretch().id
         views: dict[tuple[str, str, str], list[Warning_]] = {}  # one view check per kind
-        self._camera_warning = camera  # a camera too far to the side blanks every angle
         for (sid, side), pair in self.pairs.items():
             value, warns, new = self._update_pair(pair, pose, smoothed.side(side), rotation[side],
                                                   views)
@@ -211,6 +208,8 @@ class Session:
                 measured[side] = value
                 view_warnings[side] = warns
         warnings = self._frame_warnings(pose, view_warnings)
+        if camera is not None and not any(view_warnings.values()):
+            warnings.insert(0, camera)  # said, not blanked: real oblique footage reads fine
         return FrameResult(
             t=t, pose=pose, raw=raw, smoothed=smoothed, measured=measured,
             holding={s: self.pairs[(shown, s)].tracker.holding for s in SIDES},
@@ -244,8 +243,7 @@ class Session:
             return None, [], pair.tracker.update(pose.t, None)
         key = (pair.stretch.measure, pair.side, pair.stretch.view)
         if key not in views:
-            cam = [self._camera_warning] if self._camera_warning is not None else []
-            views[key] = check_view(pose, *key) or cam
+            views[key] = check_view(pose, *key)
         warns = views[key]
         value = None if warns else self._value(pair.stretch, a, pair.side)
         new = pair.tracker.update(pose.t, value if self.measuring else None)

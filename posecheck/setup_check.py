@@ -116,13 +116,14 @@ class CameraAngle:
     """Is the camera too far to the person's side to measure? Time is an argument.
 
     The median of :func:`view_yaw_deg` over the last ``window_s`` seconds, with hysteresis:
-    beyond ``enter_deg`` the view is refused (every angle shows ``--`` with a message naming
-    the camera's side), and allowed again below ``leave_deg``. MediaPipe's shoulder depth
+    beyond ``enter_deg`` the set-up message names the camera's side and asks to move it in
+    front (the angles are still shown: on real oblique footage, e.g. Pose2Sim's 40° camera,
+    they stay usable), until the median falls below ``leave_deg``. MediaPipe's shoulder depth
     under-reads the turn: on rendered seated people (camera yaw -> median of the estimate)
     0° -> -3..+10°, 20° -> 5..18°, 30° -> 23..27°, 40° -> 33..35°, and a 5-s median of a 30°
     view reached 30.5° at most while a 40° view stayed above 28.6°. Beyond about 35° of true
-    camera yaw the image estimator under-reads IR/ER badly (slope 0.2-0.7), so refusing is
-    more honest than a number. Degrees; + = camera to the person's right.
+    camera yaw the image estimator under-reads IR/ER on rendered people (slope 0.2-0.7), which
+    the message says. Degrees; + = camera to the person's right.
     """
 
     def __init__(self, window_s: float = 5.0, enter_deg: float = 32.0,
@@ -138,7 +139,8 @@ class CameraAngle:
         self.message: str | None = None  # the last refusal's text (kept for the summary)
 
     def update(self, t: float, yaw: float | None) -> Warning_ | None:
-        """Feed one frame's yaw (None: no landmarks); the warning while the view is refused."""
+        """Feed one frame's yaw (None: no landmarks); the warning while the camera is too far
+        to the side."""
         if yaw is not None:
             self._recent.append((t, yaw))
         while self._recent and self._recent[0][0] <= t - self.window_s:
@@ -150,7 +152,8 @@ class CameraAngle:
             if self.refused:
                 where = "right" if median > 0 else "left"
                 self.message = (f"Camera about {abs(median):.0f}° or more to your {where}: "
-                                "put it in front of you (within 30°) to measure.")
+                                "rotation reads low from there; put it in front of you "
+                                "(within 30°).")
         return Warning_("camera_angle", self.message) if self.refused and self.message else None
 
 

@@ -226,13 +226,14 @@ def test_end_range_time_and_camera_setup_are_in_the_summary():
 
 
 @pytest.mark.parametrize(("yaw", "side"), [(45.0, "right"), (-45.0, "left")])
-def test_a_camera_45_degrees_to_the_side_shows_dashes_naming_the_camera(yaw, side):
+def test_a_camera_45_degrees_to_the_side_is_named_in_the_status_and_summary(yaw, side):
     frames = seated(rot_left=lambda t: 25.0, seconds=3, camera=Camera(yaw=yaw))
     session = Session([IR])
     results = [session.update(f) for f in frames]
     late = [r for r in results if r.t >= 1.0]
-    assert all(r.measured["left"] is None and r.rotation_deg["left"] is None for r in late)
-    assert f"to your {side}" in late[-1].status
+    assert all(r.rotation_deg["left"] is not None for r in late)  # said, not blanked
+    camera = [w for w in late[-1].warnings if w.code == "camera_angle"]
+    assert camera and f"to your {side}" in camera[0].text
     assert f"to your {side}" in session.summary()["setup"]["camera_message"]
 
 
