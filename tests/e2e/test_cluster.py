@@ -123,11 +123,15 @@ def _kill_when_running(batch: ClusterBatch, times: int, min_frames: int = 15) ->
     """Kill the (only) actor mid-input ``times`` times; the frame counts seen at each kill."""
     seen = []
     deadline = time.monotonic() + 240
-    for _ in range(times):
+    for n in range(times):
         start = batch.frames
-        while batch.frames < start + min_frames or not batch.actors:
+        # kill try n+1 of the first input once it is under way on the (restarted) actor
+        while (batch.attempts[0] < n + 1 or batch.frames < start + min_frames
+               or not batch.actors):
             assert time.monotonic() < deadline, "the batch never got going"
-            time.sleep(0.05)
+            time.sleep(0.01)
+            if batch.attempts[0] == n + 1 and n > 0 and batch.frames > start:
+                break
         seen.append(batch.frames)
         ray.kill(batch.actors[0], no_restart=False)  # the worker process dies at once
     return seen
