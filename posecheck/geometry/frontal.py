@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from posecheck.geometry.vectors import dot, normalize, rotate_onto_z
-from posecheck.landmarks import LEFT_HIP, LEG, RIGHT_HIP
+from posecheck.landmarks import LEFT_HIP, LEG, NUM_LANDMARKS, RIGHT_HIP
 
 _POINTS = ("hip", "knee", "ankle")
 
@@ -96,10 +96,22 @@ def along_ray(points: np.ndarray, side: str, ray: np.ndarray,
     if depth is None or focal is None:
         out[:, idx, :] = rotate_onto_z(ray, points[:, idx, :])[..., :2]
         return out
+    return pinhole(knee_frame(points, side, ray), side, depth, focal)
+
+
+def knee_frame(points: np.ndarray, side: str, ray: np.ndarray) -> np.ndarray:
+    """Hips, knee and ankle of (T, 33, 3) ``points`` relative to the knee, turned so that
+    ``ray`` (T, 3) is +z: (T, 4, 3) in :func:`leg_indices` order (metres)."""
     knee = points[:, LEG[side]["knee"], :]
-    cam = rotate_onto_z(ray, points[:, idx, :] - knee[:, None, :])
+    return rotate_onto_z(ray, points[:, leg_indices(side), :] - knee[:, None, :])
+
+
+def pinhole(cam: np.ndarray, side: str, depth: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """:func:`knee_frame` points seen by a pinhole ``focal`` (T,) px with the knee at
+    ``depth`` (T,) metres on its axis: (T, 33, 2) pixels, only hips, knee and ankle filled."""
+    out = np.full((cam.shape[0], NUM_LANDMARKS, 2), np.nan)
     z = cam[..., 2] + depth[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out[:, idx, :] = focal[:, None, None] * cam[..., :2] / np.where(z > 1e-6, z, np.nan)[
-            ..., None]
+        out[:, leg_indices(side), :] = focal[:, None, None] * cam[..., :2] / np.where(
+            z > 1e-6, z, np.nan)[..., None]
     return out

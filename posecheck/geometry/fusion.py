@@ -55,13 +55,15 @@ from posecheck.geometry.frontal import (
     aimed_at_knee,
     along_ray,
     frontal_rotation_2d,
+    knee_frame,
     leg_indices,
+    pinhole,
     to_pixels,
 )
 from posecheck.geometry.hip import Leg3D, leg_angles_3d
 from posecheck.geometry.image import decompress, femur_tilt, leg_points, with_references
 from posecheck.geometry.series import HipAngleSeries, SideSeries
-from posecheck.geometry.vectors import dot, normalize
+from posecheck.geometry.vectors import dot, nan_to_zero, norm, normalize
 from posecheck.landmarks import (
     LEFT_HIP,
     LEFT_SHOULDER,
@@ -150,7 +152,7 @@ def _check(name: str, arr: np.ndarray | None) -> np.ndarray | None:
 
 def _ramp(angle_deg: np.ndarray, full: float, none: float) -> np.ndarray:
     """1 up to ``full`` degrees, linear to 0 at ``none``; NaN -> 0."""
-    return np.nan_to_num(np.clip((none - angle_deg) / (none - full), 0.0, 1.0))
+    return nan_to_zero(np.clip((none - angle_deg) / (none - full), 0.0, 1.0))
 
 
 def _wrap(deg: np.ndarray) -> np.ndarray:
@@ -159,7 +161,7 @@ def _wrap(deg: np.ndarray) -> np.ndarray:
 
 def _fuse(rot3: np.ndarray, rot2: np.ndarray, w: np.ndarray) -> np.ndarray:
     """rot3 + w * wrap(rot2 - rot3): a weighted mean that never averages across +-180."""
-    fused = np.where(np.isnan(rot3), rot2, rot3 + w * _wrap(np.nan_to_num(rot2) - rot3))
+    fused = np.where(np.isnan(rot3), rot2, rot3 + w * _wrap(nan_to_zero(rot2) - rot3))
     return np.where(w >= 1.0, rot2, fused)
 
 
@@ -176,43 +178,60 @@ class _Image(NamedTuple):
     abduction_sigma: np.ndarray  # predicted error SD of ``abduction``
 
 
+class _Tilt(NamedTuple):
+    """:func:`_tilt`'s result: femur tilt (deg), its image direction (T, 2), shank length."""
+
+    tilt: np.ndarray
+    direction: np.ndarray
+    shank: np.ndarray
+
+
 def _ratio(world: np.ndarray | None, side: str, n: int) -> np.ndarray:
     """Femur / shank length ratio from the world skeleton (1 where unknown or implausible)."""
     if world is None:
         return np.ones(n)
     h, k, a = leg_points(world[..., :3], side)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.linalg.norm(h - k, axis=-1) / np.linalg.norm(a - k, axis=-1)
+        r = norm(h - k) / norm(a - k)
     return np.where((r >= 0.75) & (r <= 1.33), r, 1.0)
 
 
 def _thigh_angle(pts: np.ndarray, side: str) -> np.ndarray:
     """atan(image thigh length / image shank length), degrees: the thigh's foreshortening."""
     hip, knee, ankle = leg_points(pts, side)
-    return np.degrees(np.arctan2(np.linalg.norm(hip - knee, axis=-1),
-                                 np.linalg.norm(ankle - knee, axis=-1)))
+    return np.degrees(np.arctan2(norm(hip - knee),
+                                 norm(ankle - knee)))
 
 
 def _corrected(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray | float,
-               thigh: np.ndarray | None = None
+               thigh: np.ndarray | None = None, tilted: _Tilt | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rotation of the decompressed view, femur tilt, true shank length) of aimed points.
 
     ``pts`` (T, 33, 2). Without ``thigh`` (its length in the same units) it is found
     self-consistently: the shank is perpendicular to the femur, so the decompressed shank
     is its true length and the thigh ``rho`` times that (three fixed-point steps).
+    ``tilted``: :func:`_tilt` of the same arguments, when already computed.
     """
-    hip, knee, ankle = leg_points(pts, side)
-    shank = np.linalg.norm(ankle - knee, axis=-1)
-    steps = 1 if thigh is not None else 3
-    for _ in range(steps):
-        length = thigh if thigh is not None else rho * shank
-        tilt, t = femur_tilt(hip - knee, length, focal)
-        shank = np.linalg.norm(decompress(ankle[:, None], knee, tilt, t)[:, 0] - knee, axis=-1)
+    tilt, t, shank = tilted or _tilt(pts, side, rho, focal, thigh)
+    knee = leg_points(pts, side)[1]
     idx = leg_indices(side)
     out = pts.copy()
     out[:, idx] = decompress(pts[:, idx], knee, tilt, t)
     return frontal_rotation_2d(out, side), tilt, shank
+
+
+def _tilt(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray | float,
+          thigh: np.ndarray | None = None) -> _Tilt:
+    """(femur tilt (deg), its image direction (T, 2), true shank length) of :func:`_corrected`."""
+    hip, knee, ankle = leg_points(pts, side)
+    shank = norm(ankle - knee)
+    steps = 1 if thigh is not None else 3
+    for _ in range(steps):
+        length = thigh if thigh is not None else rho * shank
+        tilt, t = femur_tilt(hip - knee, length, focal)
+        shank = norm(decompress(ankle[:, None], knee, tilt, t)[:, 0] - knee)
+    return tilt, t, shank
 
 
 def _world_view(w3: np.ndarray, side: str, ray: np.ndarray, aimed: np.ndarray,
@@ -221,24 +240,25 @@ def _world_view(w3: np.ndarray, side: str, ray: np.ndarray, aimed: np.ndarray,
     which its shank images as long as ``aimed``'s (two refinement steps): (T, 33, 2) px."""
     _, ko, ao = leg_points(along_ray(w3, side, ray), side)
     _, ki, ai = leg_points(aimed, side)
-    shank_img = np.linalg.norm(ai - ki, axis=-1)
+    shank_img = norm(ai - ki)
+    cam = knee_frame(w3, side, ray)  # along_ray(w3, side, ray, depth, focal), turned once
     with np.errstate(invalid="ignore", divide="ignore"):
-        depth = focal * np.linalg.norm(ao - ko, axis=-1) / shank_img
+        depth = focal * norm(ao - ko) / shank_img
         for _ in range(2):
-            _, ks, as_ = leg_points(along_ray(w3, side, ray, depth, focal), side)
-            depth = depth * np.linalg.norm(as_ - ks, axis=-1) / shank_img
-    return along_ray(w3, side, ray, depth, focal)
+            _, ks, as_ = leg_points(pinhole(cam, side, depth, focal), side)
+            depth = depth * norm(as_ - ks) / shank_img
+    return pinhole(cam, side, depth, focal)
 
 
-def _abduction(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _abduction(pts: np.ndarray, side: str, rho: np.ndarray, focal: np.ndarray,
+               tilted: _Tilt | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(hip abduction (deg, + = knee lateral), thigh length px) of aimed points.
 
     The femur's component along the pelvis medio-lateral axis is sin(adduction): the
     knee's offset from the hip along the image hip line, brought to the knee's depth
     (the hip is farther: x (1 + l cos(tilt)), l = thigh / focal), over the thigh length.
     """
-    _, tilt, shank = _corrected(pts, side, rho, focal)
+    tilt, _, shank = tilted or _tilt(pts, side, rho, focal)
     thigh = rho * shank
     hip, knee, _ = leg_points(pts, side)
     line = normalize(pts[:, RIGHT_HIP] - pts[:, LEFT_HIP])
@@ -272,24 +292,26 @@ def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
     aimed, ray = aimed_at_knee(use, side, size, focal)
     raw = frontal_rotation_2d(aimed, side)
     _, k0, a0 = leg_points(px, side)
-    shank_now = np.linalg.norm(a0 - k0, axis=-1)
+    shank_now = norm(a0 - k0)
     ref = refs.shank.get(side)
     rho = _ratio(world, side, n)
-    rotation, tilt, shank_true = _corrected(aimed, side, rho, focal)
+    tilted = _tilt(aimed, side, rho, focal)
+    rotation, tilt, shank_true = _corrected(aimed, side, rho, focal, tilted=tilted)
     thigh = rho * shank_true
     if world is not None:
         w3 = world[..., :3]
         seen = _world_view(w3, side, ray, aimed, focal)
         # the same model on the world skeleton: its residual is what the model misses
-        pred, _, _ = _corrected(seen, side, rho, focal)
+        tilted_seen = _tilt(seen, side, rho, focal)
+        pred, _, _ = _corrected(seen, side, rho, focal, tilted=tilted_seen)
         fix = _wrap(leg3.rotation_deg - pred)
         gap = np.fmax(np.abs(_thigh_angle(seen, side) - _thigh_angle(aimed, side)),
                       np.abs(_wrap(frontal_rotation_2d(seen, side) - raw)))
         trust = _ramp(gap, p.agree_full_deg, p.agree_none_deg)
-        rotation = rotation + np.where(np.isnan(fix), 0.0, trust * np.nan_to_num(fix))
+        rotation = rotation + np.where(np.isnan(fix), 0.0, trust * nan_to_zero(fix))
     # error model: landmark noise across the shank (first order) + the tilt's uncertainty
     # (hip landmark error over the thigh length) through 1/cos(tilt) (second order)
-    gamma = np.radians(np.nan_to_num(rotation))
+    gamma = np.radians(nan_to_zero(rotation))
     d_tilt = p.hip_px_sd / np.maximum(thigh, 1.0)
     tan_t = np.tan(np.radians(np.clip(tilt, 0.0, 80.0)))
     sigma = np.degrees(np.hypot(p.image_px_sd / np.maximum(shank_now, 1.0),
@@ -300,13 +322,15 @@ def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
             k2 = np.degrees(np.arcsin(np.clip(shank_now / ref, 0.0, 1.0)))
         knee = np.where(leg3.knee_flexion_deg > 90.0, 180.0 - k2, k2)
     # abduction from the MediaPipe knee itself (the held pivot is for the shank pointer)
-    plain, ray_p = aimed_at_knee(px, side, size, focal)
-    abduction, thigh_p = _abduction(plain, side, rho, focal)
+    # (without a held pivot or pelvis line in this frame that is the same view as above)
+    same = np.array_equal(use, px, equal_nan=True)
+    plain, ray_p = (aimed, ray) if same else aimed_at_knee(px, side, size, focal)
+    abduction, thigh_p = _abduction(plain, side, rho, focal, tilted if same else None)
     if world is not None:
-        w3 = world[..., :3]
-        pred_a, _ = _abduction(_world_view(w3, side, ray_p, plain, focal), side, rho, focal)
+        seen_p = seen if same else _world_view(w3, side, ray_p, plain, focal)
+        pred_a, _ = _abduction(seen_p, side, rho, focal, tilted_seen if same else None)
         fix = leg3.hip_abduction_deg - pred_a
-        abduction = abduction + np.where(np.isnan(fix), 0.0, trust * np.nan_to_num(fix))
+        abduction = abduction + np.where(np.isnan(fix), 0.0, trust * nan_to_zero(fix))
     abd_sigma = np.degrees(p.hip_px_sd / np.maximum(thigh_p, 1.0))
     return _Image(raw, rotation, tilt, sigma, knee, ray, abduction, abd_sigma)
 
@@ -325,7 +349,7 @@ def _weight_2d(img: _Image, z_p: np.ndarray, p: GeometryParams) -> np.ndarray:
     hips_off = np.degrees(np.arcsin(np.clip(np.abs(dot(z_p, img.ray)), 0.0, 1.0)))
     w = w * np.where(np.isnan(hips_off), 1.0, _ramp(hips_off, p.facing_full_deg,
                                                      p.facing_no_deg))
-    return np.where(np.isnan(img.rotation), 0.0, np.nan_to_num(w))
+    return np.where(np.isnan(img.rotation), 0.0, nan_to_zero(w))
 
 
 def _side(leg3: Leg3D, z_p: np.ndarray, img: _Image, vis: np.ndarray, side: str,
@@ -342,14 +366,14 @@ def _side(leg3: Leg3D, z_p: np.ndarray, img: _Image, vis: np.ndarray, side: str,
     w = np.where(observable, _weight_2d(img, z_p, p), 0.0)
     # abduction: the same inverse-variance rule (knee and hip landmark error over the thigh)
     w_abd = p.sigma_3d_deg ** 2 / (p.sigma_3d_deg ** 2 + img.abduction_sigma ** 2)
-    w_abd = np.nan_to_num(w_abd * _ramp(img.tilt, p.full_2d_tilt_deg, p.no_2d_tilt_deg))
+    w_abd = nan_to_zero(w_abd * _ramp(img.tilt, p.full_2d_tilt_deg, p.no_2d_tilt_deg))
     w_abd = np.where(np.isnan(img.abduction), 0.0, w_abd)
     abduction = _fuse(leg3.hip_abduction_deg, img.abduction, w_abd)
     rotation = np.where(observable, _fuse(leg3.rotation_deg, img.rotation, w), np.nan)
     w = np.where(np.isnan(leg3.rotation_deg) & ~np.isnan(rotation), 1.0, w)
     pointer = np.sin(np.radians(np.clip(knee, 0.0, 180.0)))
     conf = vis_leg * pointer * (p.conf_3d + (1.0 - p.conf_3d) * w)
-    conf = np.where(np.isnan(rotation), 0.0, np.clip(np.nan_to_num(conf), 0.0, 1.0))
+    conf = np.where(np.isnan(rotation), 0.0, np.clip(nan_to_zero(conf), 0.0, 1.0))
     return SideSeries(
         rotation_deg=rotation,
         knee_flexion_deg=knee,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posecheck.geometry.vectors import dot, normalize
+from posecheck.geometry.vectors import dot, nan_to_zero, norm, normalize
 from posecheck.landmarks import LEFT_HIP, LEG, RIGHT_HIP
 
 #: 1/cos(theta) is capped here (theta <= ~76 deg): beyond, the image cannot see the plane.
@@ -44,14 +44,17 @@ def femur_tilt(knee_to_hip: np.ndarray, thigh_len: np.ndarray, focal: np.ndarray
     solved exactly: theta = atan(a) + asin(a / (l sqrt(1 + a^2))). Returns ``theta``
     (T,) in [0, 90] and ``t`` (T, 2) unit (NaN where the vector is degenerate).
     """
-    length = np.linalg.norm(knee_to_hip, axis=-1)
-    f = np.broadcast_to(np.asarray(focal, dtype=float), length.shape)
+    length = norm(knee_to_hip)
+    f = np.asarray(focal, dtype=float)
+    if f.shape != length.shape:
+        f = np.broadcast_to(f, length.shape)
+    ortho = np.isinf(f)
     with np.errstate(invalid="ignore", divide="ignore"):
-        a = np.where(np.isinf(f), 0.0, length / f)
-        ratio = np.where(np.isinf(f), length / thigh_len,
+        a = np.where(ortho, 0.0, length / f)
+        ratio = np.where(ortho, length / thigh_len,
                          a / ((thigh_len / f) * np.sqrt(1.0 + a * a)))
-        theta = np.degrees(np.arctan(a) + np.arcsin(np.clip(ratio, 0.0, 1.0)))
-    return np.clip(theta, 0.0, 90.0), normalize(knee_to_hip)
+        theta = np.degrees(np.arctan(a) + np.arcsin(np.minimum(np.maximum(ratio, 0.0), 1.0)))
+    return np.minimum(np.maximum(theta, 0.0), 90.0), normalize(knee_to_hip)
 
 
 def decompress(points: np.ndarray, origin: np.ndarray, theta_deg: np.ndarray,
@@ -63,7 +66,7 @@ def decompress(points: np.ndarray, origin: np.ndarray, theta_deg: np.ndarray,
     along the ray) leaves the points as they are.
     """
     scale = 1.0 / np.maximum(np.cos(np.radians(theta_deg)), MIN_COS) - 1.0
-    t = np.nan_to_num(t)
+    t = nan_to_zero(t)
     rel = points - origin[:, None, :]
     along = dot(rel, t[:, None, :])
     return points + (scale[:, None] * along)[..., None] * t[:, None, :]
@@ -92,7 +95,7 @@ def with_references(px: np.ndarray, side: str, knee: np.ndarray | None,
     if hip_dir is not None:
         ok = np.all(np.isfinite(hip_dir), axis=-1)
         mid = (px[:, LEFT_HIP] + px[:, RIGHT_HIP]) / 2
-        half = np.linalg.norm(px[:, RIGHT_HIP] - px[:, LEFT_HIP], axis=-1, keepdims=True) / 2
+        half = norm(px[:, RIGHT_HIP] - px[:, LEFT_HIP], keepdims=True) / 2
         out[ok, RIGHT_HIP] = (mid + half * hip_dir)[ok]
         out[ok, LEFT_HIP] = (mid - half * hip_dir)[ok]
     return out
