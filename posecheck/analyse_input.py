@@ -13,7 +13,9 @@ behind; a landmark file's frames go straight into the session. ``out_dir`` gets
 ``summary.json``, ``frames.csv``, ``landmarks.jsonl`` (videos), ``annotated.mp4`` (videos
 unless ``video=False``; longest side <= 960 px, :func:`video_size`), ``angles.png``
 and, with ``mot=True``, ``angles.mot``, each written atomically. Streaming: no frame is
-kept after it is drawn, per frame only a few numbers (for the plot and the .mot file).
+kept after it is drawn; per frame a few numbers (for the plot and the .mot file) and, for
+the offline zero-phase pass (the default; ``causal=True`` turns it off), its pose landmarks
+and raw angles until the input's end.
 
 Convention: degrees; hip rotation positive = internal rotation (IR), negative = external
 (ER); times in seconds from the container's timestamps; landmarks for the full-size frame.
