@@ -13,7 +13,9 @@ behind; a landmark file's frames go straight into the session. ``out_dir`` gets
 ``summary.json``, ``frames.csv``, ``landmarks.jsonl`` (videos), ``annotated.mp4`` (videos
 unless ``video=False``; longest side <= 960 px, :func:`video_size`), ``angles.png``
 and, with ``mot=True``, ``angles.mot``, each written atomically. Streaming: no frame is
-kept after it is drawn, per frame only a few numbers (for the plot and the .mot file).
+kept after it is drawn; per frame a few numbers (for the plot and the .mot file) and, for
+the offline zero-phase pass (the default; ``causal=True`` turns it off), its pose landmarks
+and raw angles until the input's end.
 
 Convention: degrees; hip rotation positive = internal rotation (IR), negative = external
 (ER); times in seconds from the container's timestamps; landmarks for the full-size frame.
@@ -49,6 +51,8 @@ class AnalyseOptions:
     """What to measure and what to write (see the module docstring).
 
     ``threshold_deg``: entry threshold of the (first) stretch, degrees in its direction.
+    ``causal``: smooth as ``live`` does (one pass, the numbers live showed); the default
+    adds the offline zero-phase pass (:func:`_offline_pass`).
     """
 
     stretch: str | None = None
@@ -59,6 +63,7 @@ class AnalyseOptions:
     mot: bool = False
     neutral: bool = True
     smooth: bool = True
+    causal: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -143,9 +148,26 @@ def _progress(path: Path, total: int | None, enabled: bool) -> Any:
                 disable=not enabled, leave=False, dynamic_ncols=True)
 
 
-def _new_session(options: AnalyseOptions) -> Session:
+def _new_session(options: AnalyseOptions, smoother: Any = None) -> Session:
     return Session(stretches_for(options), threshold_deg=options.threshold_deg,
-                   smooth=options.smooth, neutral=options.neutral)
+                   smooth=options.smooth, neutral=options.neutral, smoother=smoother)
+
+
+def _zero_phase(options: AnalyseOptions) -> bool:
+    return options.smooth and not options.causal
+
+
+def _offline_pass(run: _Run, poses: Sequence[Any], raws: Sequence[Any],
+                  options: AnalyseOptions) -> None:
+    """The offline zero-phase pass: the same Session code again over the same poses, its
+    causal smoother replaced by the zero-lag one (:func:`posecheck.filters.zero_phase_frames`)
+    of the first pass's raw angles; it fills the outputs and becomes ``run.session``. (Raw
+    angles do not depend on the smoothing, so the second pass sees the same raw ones.)"""
+    from posecheck.filters import ReplaySmoother, zero_phase_frames
+
+    run.session = _new_session(options, ReplaySmoother(zero_phase_frames(list(raws))))
+    for pose in poses:
+        run.outputs.frame(run.session.update(pose))
 
 
 def _gated(session: Session) -> bool:
@@ -182,14 +204,21 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
                 # the encoder first: when it cannot be opened no thread has started yet
                 render = _video_writer(out_dir, source, session) if options.video else None
                 frames = Prefetch(source, name="posecheck-decode")
+                kept: tuple[list[Any], list[Any]] = ([], [])  # poses, raw angles
                 for frame in frames:
                     result = session.update(est.detect(frame.image, frame.t))
-                    outputs.frame(result)
+                    if _zero_phase(options):
+                        kept[0].append(result.pose)
+                        kept[1].append(result.raw)
+                    else:
+                        outputs.frame(result)
                     if render is not None:
                         render.put((frame.image, result, overlay_info(session)))
                     bar.update(1)
                 if render is not None:
                     render.finish()
+                if _zero_phase(options):
+                    _offline_pass(run, *kept, options)
             except BaseException:
                 if frames is not None:
                     frames.close()
@@ -290,9 +319,17 @@ def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     run = _Run(session, writers, "landmarks", None)
     bar = _progress(path, None, options.progress)
     try:
-        for pose in itertools.chain([first], frames):
-            run.outputs.frame(session.update(pose))
+        poses = list(itertools.chain([first], frames)) if _zero_phase(options) else None
+        raws = []
+        for pose in poses if poses is not None else itertools.chain([first], frames):
+            result = session.update(pose)
+            if poses is not None:
+                raws.append(result.raw)
+            else:
+                run.outputs.frame(result)
             bar.update(1)
+        if poses is not None:
+            _offline_pass(run, poses, raws, options)
     except BaseException:
         run.outputs.abort()
         raise

@@ -138,3 +138,58 @@ def smooth_frames(frames: list[FrameAngles],
     """Smooth a whole sequence in order with a fresh :class:`AngleSmoother`."""
     smoother = AngleSmoother(params)
     return [smoother.update(f) for f in frames]
+
+
+def _reverse(frames: list[FrameAngles]) -> list[FrameAngles]:
+    """The sequence backwards in time, as a forward one (t -> -t)."""
+    return [replace(f, t=-f.t) for f in reversed(frames)]
+
+
+def _mean(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else 0.5 * (a + b)
+
+
+def zero_phase_frames(frames: list[FrameAngles],
+                      params: OneEuroParams = OneEuroParams()) -> list[FrameAngles]:
+    """Offline zero-lag smoothing: the mean of the One Euro filter run forwards and backwards.
+
+    The forward (causal) filter lags a moving angle by some delay, the backward one leads it
+    by the same delay, so on a ramp their mean has no lag; on a still angle it averages two
+    filtered estimates. ``None`` stays ``None`` and a gap of ``max_gap_s`` or more resets both
+    filters, so nothing is smeared across a gap. Needs the whole sequence (``analyse``, never
+    ``live``). Frames must be in increasing ``t``.
+    """
+    fwd = smooth_frames(frames, params)
+    bwd = list(reversed(smooth_frames(_reverse(frames), params)))
+    out = []
+    for f, b in zip(fwd, bwd, strict=True):
+        sides = {}
+        for side in ("left", "right"):
+            fa, ba = f.side(side), b.side(side)
+            sides[side] = replace(fa, **{n: _mean(getattr(fa, n), getattr(ba, n))
+                                         for n in SMOOTHED_FIELDS})
+        out.append(FrameAngles(t=f.t, left=sides["left"], right=sides["right"]))
+    return out
+
+
+class ReplaySmoother:
+    """Gives a precomputed smoothed sequence back frame by frame, in the
+    :class:`AngleSmoother` interface: the offline pass of ``analyse`` feeds it to the
+    same :class:`posecheck.session.Session` code. Raises ValueError when the frames fed
+    are not the ones it was computed for (time mismatch)."""
+
+    def __init__(self, smoothed: list[FrameAngles]) -> None:
+        self._frames = smoothed
+        self._i = 0
+
+    def update(self, angles: FrameAngles) -> FrameAngles:
+        """The precomputed frame for ``angles`` (which must have the same ``t``)."""
+        if self._i >= len(self._frames) or self._frames[self._i].t != angles.t:
+            raise ValueError(f"ReplaySmoother: no precomputed frame for t={angles.t}")
+        out = self._frames[self._i]
+        self._i += 1
+        return out
+
+    def reset(self) -> None:
+        """Back to the first frame."""
+        self._i = 0

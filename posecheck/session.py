@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from posecheck.filters import AngleSmoother
+from posecheck.filters import AngleSmoother, ReplaySmoother
 from posecheck.geometry import ImageRefs, frame_angles
 from posecheck.geometry.fusion import GeometryParams
 from posecheck.geometry.swap import SwapTracker
@@ -142,20 +142,24 @@ class Session:
     (``analyse`` without ``--stretch``) each is tracked independently on every frame.
     ``threshold_deg`` overrides the primary stretch's entry threshold. ``neutral``: take a
     neutral reference before the first hold of each side (see :mod:`posecheck.neutral`).
+    ``smoother``: replaces the causal One Euro smoother (the offline pass of ``analyse``,
+    :func:`posecheck.filters.zero_phase_frames` through a ReplaySmoother).
     ``active``: set by the live routine to (stretch id, side) so that only that pair is
     measured; None measures every pair. ``measuring = False`` (set-up, neutral, countdown,
     pause) feeds no hold tracker: their time counts as a gap.
     """
 
     def __init__(self, stretches: Sequence[Stretch], *, threshold_deg: float | None = None,
-                 smooth: bool = True, neutral: bool = True) -> None:
+                 smooth: bool = True, neutral: bool = True,
+                 smoother: AngleSmoother | ReplaySmoother | None = None) -> None:
         if not stretches:
             raise ValueError("Session needs at least one stretch")
         self.stretches = list(stretches)
         self.primary = self.stretches[0]
         self.smooth = smooth
         self.use_neutral = neutral
-        self._smoother = AngleSmoother() if smooth else None
+        # ``smoother``: analyse's offline pass gives a ReplaySmoother of zero-phase angles
+        self._smoother = smoother or (AngleSmoother() if smooth else None)
         self.pairs: dict[tuple[str, str], _Pair] = {}
         for i, st in enumerate(self.stretches):
             thr = threshold_deg if (threshold_deg is not None and i == 0) else st.threshold_deg

@@ -47,6 +47,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-neutral", action="store_true", help="do not subtract a neutral "
                    "reference taken before the first hold")
     p.add_argument("--raw", action="store_true", help="no smoothing of the angles")
+    p.add_argument("--causal", action="store_true", help="smooth causally, as live does: "
+                   "the numbers the live run showed (default: an offline zero-lag pass)")
     p.add_argument("--jobs", type=int, metavar="N", help="files analysed in parallel "
                    "(default: min(files, CPU cores))")
     add_db_argument(p)
@@ -78,6 +80,7 @@ def _options(args: argparse.Namespace) -> Any:
     opts = AnalyseOptions(stretch=args.stretch, threshold_deg=args.threshold, out_dir=args.out,
                           video=not args.no_video, model_path=args.model, mot=args.mot,
                           neutral=not args.no_neutral, smooth=not args.raw,
+                          causal=args.causal,
                           progress=sys.stderr.isatty())
     stretches_for(opts)  # an unknown --stretch is one error before any work
     return opts

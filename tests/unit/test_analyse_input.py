@@ -185,6 +185,36 @@ def test_landmark_file_gives_summary_csv_and_plot(tmp_path: Path, landmark_file:
     assert (out / "angles.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _rotation_rows(out: Path) -> list[tuple[str, str]]:
+    with (out / "frames.csv").open() as fh:
+        return [(r["left_rotation_deg"], r["right_rotation_deg"]) for r in csv.DictReader(fh)]
+
+
+def test_causal_analyse_gives_the_live_numbers_and_the_default_is_zero_phase(
+        tmp_path: Path, landmark_file: Path):
+    """--causal: exactly what a live Session shows; default: the offline zero-lag pass,
+    whose rotation differs during the ramps but whose raw angles are the same."""
+    from posecheck.landmark_io import read_landmarks
+
+    causal = analyse_file(landmark_file, tmp_path / "c", opts(tmp_path, causal=True))
+    zero = analyse_file(landmark_file, tmp_path / "z", opts(tmp_path))
+    assert causal.ok and zero.ok
+    cat = load_catalogue()
+    live = Session([cat["internal-rotation"], cat["external-rotation"]])
+    for pose in read_landmarks(landmark_file):
+        live.update(pose)
+    live.finish()
+    assert causal.summary["sides"] == json.loads(json.dumps(live.summary()["sides"]))
+    c, z = _rotation_rows(tmp_path / "c"), _rotation_rows(tmp_path / "z")
+    assert len(c) == len(z) and c != z
+    with (tmp_path / "c" / "frames.csv").open() as a, (tmp_path / "z" / "frames.csv").open() as b:
+        assert [r["left_rotation_raw_deg"] for r in csv.DictReader(a)] == \
+            [r["left_rotation_raw_deg"] for r in csv.DictReader(b)]
+    # the zero-lag hold starts no later than the causal one (the causal filter lags)
+    assert zero.summary["sides"]["left"]["holds"][0]["start_s"] <= \
+        causal.summary["sides"]["left"]["holds"][0]["start_s"]
+
+
 def test_result_line_names_peaks_holds_and_folder(tmp_path: Path, landmark_file: Path):
     result = analyse_file(landmark_file, tmp_path / "seated", opts(tmp_path))
     line = result_line(result)

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from posecheck.errors import ConfigError
-from posecheck.filters import AngleSmoother, OneEuroFilter, OneEuroParams, smooth_frames
+from posecheck.filters import (
+    AngleSmoother,
+    OneEuroFilter,
+    OneEuroParams,
+    ReplaySmoother,
+    smooth_frames,
+    zero_phase_frames,
+)
 from posecheck.types import FrameAngles, SideAngles
 
 FPS = 30.0
@@ -87,3 +94,52 @@ def test_angle_smoother_rejects_time_going_backwards() -> None:
     s.update(FrameAngles(t=1.0))
     with pytest.raises(ValueError, match="backwards"):
         s.update(FrameAngles(t=0.5))
+
+
+def _rotation_frames(values: list[float | None]) -> list[FrameAngles]:
+    return [FrameAngles(t=i / FPS, left=SideAngles(rotation_deg=v, knee_flexion_deg=90.0))
+            for i, v in enumerate(values)]
+
+
+def _rot(frames: list[FrameAngles]) -> np.ndarray:
+    return np.array([np.nan if f.left.rotation_deg is None else f.left.rotation_deg
+                     for f in frames])
+
+
+def test_zero_phase_has_no_lag_on_a_ramp_where_the_causal_filter_lags() -> None:
+    # 1 s still at 0, a 1.5 s ramp to 35 deg, 1.5 s held: the error mid-ramp
+    truth = np.concatenate([np.zeros(30), np.linspace(0, 35, 45), np.full(45, 35.0)])
+    frames = _rotation_frames(list(truth))
+    mid = slice(40, 65)
+    causal = np.abs(_rot(smooth_frames(frames)) - truth)[mid].mean()
+    zero = np.abs(_rot(zero_phase_frames(frames)) - truth)[mid].mean()
+    assert causal > 1.0  # the causal filter lags by more than 1 deg mid-ramp
+    assert zero < 0.2 * causal
+
+
+def test_zero_phase_keeps_none_and_does_not_smear_across_a_long_gap() -> None:
+    values: list[float | None] = [10.0] * 30 + [None] * 30 + [40.0] * 30  # 1 s gap
+    out = _rot(zero_phase_frames(_rotation_frames(values)))
+    assert np.isnan(out[30:60]).all()
+    np.testing.assert_allclose(out[:30], 10.0)  # nothing of the 40 leaks back in
+    np.testing.assert_allclose(out[60:], 40.0)
+
+
+def test_zero_phase_reduces_static_noise_at_least_as_the_causal_filter() -> None:
+    rng = np.random.default_rng(1)
+    noisy = list(20.0 + rng.normal(0, 3.0, 300))
+    frames = _rotation_frames(noisy)
+    causal = np.std(_rot(smooth_frames(frames))[30:])
+    zero = np.std(_rot(zero_phase_frames(frames))[30:])
+    assert zero <= causal
+
+
+def test_replay_smoother_gives_its_frames_back_and_rejects_other_times() -> None:
+    frames = _rotation_frames([1.0, 2.0, 3.0])
+    replay = ReplaySmoother(frames)
+    assert [replay.update(f) for f in _rotation_frames([0.0, 0.0, 0.0])] == frames
+    with pytest.raises(ValueError, match="no precomputed frame"):
+        replay.update(frames[0])
+    replay.reset()
+    with pytest.raises(ValueError, match="no precomputed frame"):
+        replay.update(FrameAngles(t=5.0))
