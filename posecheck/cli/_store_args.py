@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from posecheck.errors import ConfigError
-from posecheck.store import DEFAULT_PERSON, PERSON_ENV_VAR, Store, clean_person, resolve_db_path
+from posecheck.store import Store, resolve_db_path
+from posecheck.store_records import DEFAULT_PERSON, PERSON_ENV_VAR, clean_person
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,8 @@ import sys
 from posecheck.cli._store_args import add_db_argument, add_person_argument, open_store, person_from
 from posecheck.errors import PosecheckError, StoreError
 from posecheck.guard import db_files, refuse_overwrite
-from posecheck.store import export_csv, resolve_db_path
+from posecheck.store import resolve_db_path
+from posecheck.store_csv import export_csv
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -19,7 +19,8 @@ from posecheck.cli._store_args import (
     person_from,
 )
 from posecheck.safe_text import printable
-from posecheck.store import SIDES, SessionRecord, Store, local_time, zone_label
+from posecheck.store import Store
+from posecheck.store_records import SIDES, SessionRecord, local_time, zone_label
 from posecheck.stretches import get_stretch, load_catalogue
 
 COLUMNS = ("id", "date", "kind", "stretch", "side", "peak IR", "peak ER", "measured",

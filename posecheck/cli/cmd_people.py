@@ -9,7 +9,13 @@ from __future__ import annotations
 import argparse
 
 from posecheck.cli._store_args import add_db_argument, open_store
-from posecheck.store import PERSON_ENV_VAR, PersonSummary, local_time, parse_utc, zone_label
+from posecheck.store_records import (
+    PERSON_ENV_VAR,
+    PersonSummary,
+    local_time,
+    parse_utc,
+    zone_label,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
