@@ -28,7 +28,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,33 +104,36 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Store:
-        """Open or create the history at ``path``; StoreError for a foreign or corrupt file."""
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Store:
+        """Open or create the history at ``path``; StoreError for a foreign or corrupt file.
+
+        ``readonly``: for commands that only read (history, report, export): an existing,
+        up-to-date history is opened without writing to it, so it can be read from a
+        read-only file, folder or medium (see :func:`_open_readonly`). A missing or older
+        history is opened as usual (created, or migrated).
+        """
         path = Path(path)
         check_file(path)
+        if readonly and path.is_file() and path.stat().st_size > 0:
+            conn = _open_readonly(path)
+            if conn is not None:
+                return cls(conn, path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"Cannot create the history database {path}: its folder "
                              f"{path.parent} cannot be made ({exc.strerror or exc}); use --db "
                              "to choose another file.") from None
-        try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise db_error(exc, path, "it was left untouched") or StoreError(
-                f"Cannot open the history database {path}: {exc}.") from exc
-        try:
+
+        def prepare(conn: sqlite3.Connection) -> bool:
             check_database(conn, path)
             use_wal(conn)
             conn.execute("PRAGMA foreign_keys = ON")
             _migrate(conn, SCHEMA_VERSION)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise db_error(exc, path, "it was left untouched") or StoreError(
-                f"The history database {path} cannot be used: {exc}.") from exc
-        except StoreError:
-            conn.close()
-            raise
+            return True
+
+        conn = _connect(path, str(path), prepare)
+        assert conn is not None  # prepare never declines
         return cls(conn, path)
 
     def close(self) -> None:
@@ -362,6 +365,56 @@ class Store:
             (result_id,),
         ).fetchall()
         return tuple(HoldRecord(*row) for row in rows)
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection to the existing history at ``path``, or None when its schema
+    is older than this posecheck's (a migration has to write: the caller opens it as usual).
+
+    ``mode=ro`` never writes the database. A WAL-mode history also needs its ``-shm`` (and
+    ``-wal``) file, which SQLite creates when the folder is writable; on a read-only file,
+    folder or medium ``immutable=1`` lets SQLite read the file without them. Caveats
+    (sqlite.org, URI filenames and WAL): an immutable file is taken to never change, so
+    another program writing it meanwhile could give wrong results; and immutable ignores a
+    ``-wal`` file, so it is used only when there is none with content (else SQLite reads the
+    existing ``-wal`` and ``-shm`` read-only, or says why it cannot).
+    """
+    wal = path.with_name(path.name + "-wal")
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    immutable = not writable and not (wal.exists() and wal.stat().st_size > 0)
+    uri = path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+
+    def up_to_date(conn: sqlite3.Connection) -> bool:
+        check_database(conn, path)
+        return int(conn.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION
+
+    return _connect(path, uri, up_to_date, uri=True)
+
+
+def _connect(path: Path, target: str, prepare: Callable[[sqlite3.Connection], bool], *,
+             uri: bool = False) -> sqlite3.Connection | None:
+    """Connect to the history ``path`` through ``target`` (the path, or a ``file:`` URI when
+    ``uri``) and run ``prepare`` on the connection: the connection, or None (closed) when
+    ``prepare`` declines. An SQLite error is a one-line StoreError; the file is left as it
+    was (``prepare`` checks before it writes)."""
+    try:
+        conn = sqlite3.connect(target, uri=uri, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None)
+    except sqlite3.Error as exc:
+        raise db_error(exc, path, "it was left untouched") or StoreError(
+            f"Cannot open the history database {path}: {exc}.") from exc
+    try:
+        if prepare(conn):
+            return conn
+    except sqlite3.Error as exc:
+        conn.close()
+        raise db_error(exc, path, "it was left untouched") or StoreError(
+            f"The history database {path} cannot be used: {exc}.") from exc
+    except StoreError:
+        conn.close()
+        raise
+    conn.close()
+    return None
 
 
 def _session_record(row: Sequence[Any], results: tuple[ResultRecord, ...]) -> SessionRecord:

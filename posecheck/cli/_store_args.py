@@ -58,9 +58,10 @@ def person_from(args: argparse.Namespace) -> str | None:
     return None if name is None or not name.strip() else clean_person(name)
 
 
-def open_store(args: argparse.Namespace) -> Store:
-    """Open the history named by ``args.db`` (StoreError when foreign or corrupt)."""
-    return Store.open(resolve_db_path(getattr(args, "db", None)))
+def open_store(args: argparse.Namespace, *, readonly: bool = False) -> Store:
+    """Open the history named by ``args.db`` (StoreError when foreign or corrupt);
+    ``readonly`` for a command that only reads it (it may then be on read-only media)."""
+    return Store.open(resolve_db_path(getattr(args, "db", None)), readonly=readonly)
 
 
 def parse_date(text: str) -> datetime:

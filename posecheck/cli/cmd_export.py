@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     refuse_overwrite([args.csv], db_files(resolve_db_path(args.db)))
     person = person_from(args)
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         if person is not None:
             person = store.require_person(person)
         if args.csv == "-":

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the history."""
     since = parse_date(args.since) if args.since else None
     person = person_from(args)
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         if args.stretch:
             _check_stretch(args.stretch, store)
         if person is not None:

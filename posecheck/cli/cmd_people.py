@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the people, or rename one."""
-    with open_store(args) as store:
+    with open_store(args, readonly=not args.rename) as store:
         if args.rename:
             old, new = args.rename
             stored = store.require_person(old)
