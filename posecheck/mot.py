@@ -12,13 +12,12 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
 from posecheck.errors import PosecheckError
 from posecheck.landmarks import SIDES
-from posecheck.outputs import atomic_write_text
+from posecheck.outputs import CommitOrAbort, atomic_write_text
 from posecheck.types import FrameResult
 
 #: Columns of the .mot file after "time".
@@ -44,7 +43,7 @@ def mot_row(result: FrameResult) -> list[float]:
     return [vals[c] for c in MOT_COLUMNS]
 
 
-class MotWriter:
+class MotWriter(CommitOrAbort):
     """Collects frames and writes an OpenSim Storage (``.mot``) file of the hip angles.
 
     Header: the file name, ``version=1``, ``nRows``, ``nColumns`` (time included),
@@ -56,7 +55,8 @@ class MotWriter:
     (same sign); ``hip_flexion`` = hip flexion, flexion positive (same sign);
     ``hip_adduction`` = **minus** posecheck's hip abduction (OpenSim: adduction positive);
     ``knee_angle`` = knee flexion, flexion positive (the Rajagopal 2016 model; gait2392
-    counts knee flexion negative). Rows are buffered because the header needs nRows.
+    counts knee flexion negative). Rows are buffered because the header needs nRows. Use as
+    a context manager (an exception writes no file) or call :meth:`close` / :meth:`abort`.
     """
 
     def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
@@ -112,13 +112,11 @@ class MotWriter:
         self._offsets = offsets
         return atomic_write_text(self.path, self.text())
 
-    def __enter__(self) -> MotWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
+    def abort(self) -> None:
+        """Discard the rows; no file is written (nothing is until :meth:`close`)."""
+        self.times.clear()
+        self.rows.clear()
+        self._frame_offsets.clear()
 
 
 def write_mot(path: str | os.PathLike[str], results: Iterable[FrameResult]) -> Path:
