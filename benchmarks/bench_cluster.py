@@ -47,7 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CLIP = ROOT / "samples" / "tfjs_pose_squats.mp4"
-RAY_ENV = {  # as posecheck's own local runtime (posecheck/cluster.py): nothing goes out
+RAY_ENV = {  # as posecheck's own local runtime (posecheck/cluster_connect.py): nothing goes out
     "RAY_USAGE_STATS_ENABLED": "0",
     "HTTP_PROXY": "http://127.0.0.1:9",
     "HTTPS_PROXY": "http://127.0.0.1:9",

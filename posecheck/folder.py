@@ -70,8 +70,9 @@ class FrameWriters:
 
     def __init__(self, out_dir: Path, *, mot: bool, landmarks: bool, gate_rotation: bool,
                  measure: str = "rotation_deg", direction: int = 1) -> None:
+        from posecheck.frames_csv import FramesCsvWriter
         from posecheck.landmark_io import LandmarkWriter
-        from posecheck.outputs import FramesCsvWriter, MotWriter
+        from posecheck.mot import MotWriter
 
         self.out_dir = out_dir
         self.csv = FramesCsvWriter(out_dir / "frames.csv", measure=measure,

@@ -1,13 +1,13 @@
-"""Write results to disk: summary.json, the per-frame CSV, an OpenSim ``.mot`` file and the
-annotated video.
+"""Write results to disk: atomic files, summary.json and the annotated video (the per-frame
+CSV is :mod:`posecheck.frames_csv`, the OpenSim ``.mot`` file :mod:`posecheck.mot`, both
+written through the atomic files here).
 
 Every file is written atomically: to a temporary file in the target's directory, renamed
 over the target (``os.replace``) only when complete. On an exception the temporary file is
 removed and an existing target is left untouched, so an interrupted run never leaves a
 half-written result. Directories are created as needed.
 
-Convention: degrees, seconds; hip rotation positive = internal rotation (IR). The ``.mot``
-file follows OpenSim's signs, see :class:`MotWriter`.
+Convention: degrees, seconds; hip rotation positive = internal rotation (IR).
 
 Imports the standard library and numpy only; PyAV (``av``) is imported inside
 :class:`VideoSink` (must not import mediapipe or matplotlib).
@@ -16,14 +16,11 @@ Imports the standard library and numpy only; PyAV (``av``) is imported inside
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import math
 import os
 import tempfile
-from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ClassVar, Self
@@ -31,14 +28,12 @@ from typing import IO, Any, ClassVar, Self
 import numpy as np
 
 from posecheck.errors import PosecheckError
-from posecheck.landmarks import SIDES
-from posecheck.types import FrameResult
 
 NEW_FILE_MODE = 0o644
 
 
 # ---------------------------------------------------------------------- atomic files
-class _CommitOrAbort:
+class CommitOrAbort:
     """Context-manager protocol of the writers: ``close()`` on success, ``abort()`` on error."""
 
     def close(self) -> Any:  # pragma: no cover - every writer defines it
@@ -177,270 +172,8 @@ def write_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> P
     return atomic_write_text(path, text + "\n")
 
 
-# ---------------------------------------------------------------------- frames.csv
-# Words, the same in every output and doc: "raw" = unsmoothed, straight from the geometry;
-# "uncorrected" = smoothed, before the neutral reference is subtracted; plain names
-# (rotation_deg, measured_deg) = smoothed and neutral-corrected, the number the summary
-# and the history hold.
-#: Per-side columns of frames.csv (prefixed "left_" / "right_"), in order.
-SIDE_COLUMNS: tuple[str, ...] = (
-    "rotation_deg",              # smoothed, neutral-corrected hip rotation, IR positive
-    "rotation_uncorrected_deg",  # smoothed, before the neutral reference
-    "rotation_raw_deg",          # unsmoothed, uncorrected: straight from the geometry
-    "neutral_offset_deg",        # the neutral reference subtracted (rotation)
-    "knee_flexion_deg",          # smoothed; 0 = straight knee
-    "hip_flexion_deg",           # smoothed; + = flexion
-    "hip_abduction_deg",         # smoothed; + = abduction, - = adduction
-    "confidence",                # 0..1, trust in the rotation value
-    "measured_deg",              # the stretch's measured angle (corrected), + = deeper
-    "holding",                   # 1 while in a hold, else 0
-    "hold_elapsed_s",            # seconds into the current hold (0 when not holding)
-)
-FRAME_COLUMNS: tuple[str, ...] = ("t", *(f"{side}_{col}" for side in SIDES
-                                         for col in SIDE_COLUMNS))
-_NUMBERS_PER_SIDE = 11  # what FramesCsvWriter keeps per side and frame (see _numbers)
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    """A CSV cell: fixed decimals, empty for None/NaN."""
-    if value is None or not math.isfinite(value):
-        return ""
-    return f"{value:.{digits}f}"
-
-
-def _f(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _numbers(result: FrameResult, measure: str, direction: int) -> list[float]:
-    """One frame as floats (NaN = none): t, then per side the uncorrected rotation, the raw
-    rotation, the rotation offset in use, knee, hip flexion, abduction, confidence, the
-    uncorrected and the shown (corrected then) measured value, holding, hold elapsed."""
-    out = [float(result.t)]
-    for side in SIDES:
-        sm, raw = result.smoothed.side(side), result.raw.side(side)
-        rot, off = result.rotation_deg.get(side), result.neutral_offset_deg.get(side, 0.0)
-        measured = result.measured.get(side)
-        out += [
-            _f(None if rot is None else rot + off), _f(raw.rotation_deg), _f(off),
-            _f(sm.knee_flexion_deg), _f(sm.hip_flexion_deg), _f(sm.hip_abduction_deg),
-            _f(sm.confidence),
-            _f(None if measured is None else direction * getattr(sm, measure)), _f(measured),
-            1.0 if result.holding.get(side) else 0.0, _f(result.hold_elapsed.get(side, 0.0)),
-        ]
-    return out
-
-
-def _cells(numbers: Sequence[float], direction: int,
-           offsets: Mapping[str, tuple[float, float]] | None) -> list[str]:
-    """The cells of one row from :func:`_numbers`; ``offsets``: side -> (rotation offset,
-    measure offset) to subtract, None = the ones in use at that frame."""
-    row = [_num(numbers[0], 4)]
-    for i, side in enumerate(SIDES):
-        (unc, raw, off_then, knee, hip, abd, conf, meas_unc, meas_then, holding,
-         elapsed) = numbers[1 + i * _NUMBERS_PER_SIDE:1 + (i + 1) * _NUMBERS_PER_SIDE]
-        if offsets is None:  # each frame's own offsets: the values as shown then
-            rot_off, meas = off_then, meas_then
-        else:
-            rot_off = offsets[side][0]
-            meas = meas_unc - direction * offsets[side][1]
-        row += [_num(unc - rot_off), _num(unc), _num(raw), _num(rot_off), _num(knee),
-                _num(hip), _num(abd), _num(conf), _num(meas), "1" if holding else "0",
-                _num(elapsed)]
-    return row
-
-
-class FramesCsvWriter(_CommitOrAbort):
-    """Collects one CSV row per frame; the file is written (atomically) on close.
-
-    Columns (:data:`FRAME_COLUMNS`): ``t`` (seconds), then for ``left`` and ``right`` the
-    :data:`SIDE_COLUMNS` (degrees unless named ``_s``; empty cell = not measured).
-    ``rotation_deg`` and ``measured_deg`` are neutral-corrected with the offsets given to
-    :meth:`close` (the session's final ones: the summary corrects every frame with them, so
-    the file and the summary agree); the uncorrected and the raw rotation have their own
-    columns. ``measure`` / ``direction``: the stretch behind ``measured_deg``. Rows are
-    kept as 23 float64 each (184 bytes a frame) until close. Use as a context manager (an
-    exception discards the file) or call :meth:`close` / :meth:`abort`.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], *, measure: str = "rotation_deg",
-                 direction: int = 1) -> None:
-        self._atomic = AtomicFile(path, "w", newline="")
-        self._file = self._atomic.open()  # fails now, not after the video, if it cannot
-        self.measure = measure
-        self.direction = direction
-        self._numbers: array[float] = array("d")
-        self.rows = 0
-
-    @property
-    def path(self) -> Path:
-        """The final path of the CSV file."""
-        return self._atomic.path
-
-    def write(self, result: FrameResult) -> None:
-        """Add the row of one frame."""
-        self._numbers.extend(_numbers(result, self.measure, self.direction))
-        self.rows += 1
-
-    def close(self, offsets: Mapping[tuple[str, str], float] | None = None) -> None:
-        """Write the file and rename it into place. ``offsets``: (measure, side) -> neutral
-        offset (:meth:`posecheck.session.Session.neutral_offsets`); None keeps each frame's
-        own rotation offset."""
-        per_side = None if offsets is None else {
-            side: (offsets.get(("rotation_deg", side), 0.0),
-                   offsets.get((self.measure, side), 0.0)) for side in SIDES}
-        writer = csv.writer(self._file, lineterminator="\n")
-        writer.writerow(FRAME_COLUMNS)
-        width = 1 + _NUMBERS_PER_SIDE * len(SIDES)
-        for i in range(self.rows):
-            writer.writerow(_cells(self._numbers[i * width:(i + 1) * width], self.direction,
-                                   per_side))
-        self._atomic.commit()
-
-    def abort(self) -> None:
-        """Discard the file."""
-        self._atomic.abort()
-
-
-def write_frames_csv(path: str | os.PathLike[str], results: Iterable[FrameResult],
-                     offsets: Mapping[tuple[str, str], float] | None = None) -> Path:
-    """Write every result as a frames.csv row (see :class:`FramesCsvWriter`)."""
-    writer = FramesCsvWriter(path)
-    try:
-        for r in results:
-            writer.write(r)
-    except BaseException:
-        writer.abort()
-        raise
-    writer.close(offsets)
-    return Path(path)
-
-
-# ---------------------------------------------------------------------- OpenSim .mot
-#: Columns of the .mot file after "time".
-MOT_COLUMNS: tuple[str, ...] = (
-    "hip_rotation_l", "hip_rotation_r", "hip_flexion_l", "hip_flexion_r",
-    "hip_adduction_l", "hip_adduction_r", "knee_angle_l", "knee_angle_r",
-)
-
-
-def mot_row(result: FrameResult) -> list[float]:
-    """The .mot values of one frame (degrees, OpenSim signs, NaN = missing), after time."""
-
-    def f(v: float | None, sign: float = 1.0) -> float:
-        return math.nan if v is None else sign * float(v)
-
-    vals: dict[str, float] = {}
-    for side, sfx in (("left", "l"), ("right", "r")):
-        a = result.smoothed.side(side)
-        vals[f"hip_rotation_{sfx}"] = f(result.rotation_deg.get(side))
-        vals[f"hip_flexion_{sfx}"] = f(a.hip_flexion_deg)
-        vals[f"hip_adduction_{sfx}"] = f(a.hip_abduction_deg, -1.0)
-        vals[f"knee_angle_{sfx}"] = f(a.knee_flexion_deg)
-    return [vals[c] for c in MOT_COLUMNS]
-
-
-class MotWriter:
-    """Collects frames and writes an OpenSim Storage (``.mot``) file of the hip angles.
-
-    Header: the file name, ``version=1``, ``nRows``, ``nColumns`` (time included),
-    ``inDegrees=yes``, ``endheader``; then tab-separated columns ``time`` and
-    :data:`MOT_COLUMNS`, ``NaN`` where a value is missing.
-
-    Convention (OpenSim coordinate signs, degrees):
-    ``hip_rotation`` = posecheck rotation (neutral-corrected), internal rotation positive
-    (same sign); ``hip_flexion`` = hip flexion, flexion positive (same sign);
-    ``hip_adduction`` = **minus** posecheck's hip abduction (OpenSim: adduction positive);
-    ``knee_angle`` = knee flexion, flexion positive (the Rajagopal 2016 model; gait2392
-    counts knee flexion negative). Rows are buffered because the header needs nRows.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
-        self.path = Path(path)
-        self.name = name or self.path.stem
-        self.times: list[float] = []
-        self.rows: list[list[float]] = []
-        # rows from add() hold the rotation before the neutral offset: row -> offsets then
-        self._frame_offsets: dict[int, dict[str, float]] = {}
-        self._offsets: Mapping[tuple[str, str], float] | None = None
-
-    def add(self, result: FrameResult) -> None:
-        """Add one frame (its rotation kept uncorrected until :meth:`close` corrects it)."""
-        row = mot_row(result)
-        offsets = {side: result.neutral_offset_deg.get(side, 0.0) for side in SIDES}
-        for side, sfx in (("left", "l"), ("right", "r")):
-            row[MOT_COLUMNS.index(f"hip_rotation_{sfx}")] += offsets[side]
-        self.add_row(result.t, row)
-        self._frame_offsets[len(self.rows) - 1] = offsets
-
-    def add_row(self, t: float, values: Sequence[float]) -> None:
-        """Add one row: ``t`` seconds and one value per :data:`MOT_COLUMNS` (degrees)."""
-        if len(values) != len(MOT_COLUMNS):
-            raise ValueError(f"a .mot row needs {len(MOT_COLUMNS)} values, got {len(values)}")
-        self.times.append(float(t))
-        self.rows.append([float(v) for v in values])
-
-    def text(self) -> str:
-        """The whole file as text."""
-        out = io.StringIO()
-        out.write(f"{self.name}\nversion=1\nnRows={len(self.rows)}\n"
-                  f"nColumns={len(MOT_COLUMNS) + 1}\ninDegrees=yes\n\n"
-                  "Units are S.I. units (second, meters, Newtons, ...)\n"
-                  "Angles are in degrees. Written by posecheck from monocular video.\n\n"
-                  "endheader\n")
-        out.write("\t".join(("time", *MOT_COLUMNS)) + "\n")
-        for i, (t, row) in enumerate(zip(self.times, self.rows, strict=True)):
-            subtract = [0.0] * len(MOT_COLUMNS)
-            then = self._frame_offsets.get(i)
-            if then is not None:
-                for side, sfx in (("left", "l"), ("right", "r")):
-                    subtract[MOT_COLUMNS.index(f"hip_rotation_{sfx}")] = then[side] if (
-                        self._offsets is None) else self._offsets.get(("rotation_deg", side), 0.0)
-            cells = [f"{t:.6f}"] + ["NaN" if math.isnan(v) else f"{v - d:.6f}"
-                                    for v, d in zip(row, subtract, strict=True)]
-            out.write("\t".join(cells) + "\n")
-        return out.getvalue()
-
-    def close(self, offsets: Mapping[tuple[str, str], float] | None = None) -> Path:
-        """Write the file atomically; returns its path. ``offsets``: (measure, side) -> the
-        session's final neutral offsets, subtracted from every frame's rotation (as in the
-        summary and frames.csv); None: the offset each frame had."""
-        self._offsets = offsets
-        return atomic_write_text(self.path, self.text())
-
-    def __enter__(self) -> MotWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-
-
-def write_mot(path: str | os.PathLike[str], results: Iterable[FrameResult]) -> Path:
-    """Write ``results`` as an OpenSim ``.mot`` file (see :class:`MotWriter`)."""
-    w = MotWriter(path)
-    for r in results:
-        w.add(r)
-    return w.close()
-
-
-def read_mot(path: str | os.PathLike[str]) -> tuple[dict[str, str], list[str], np.ndarray]:
-    """Parse a ``.mot``/``.sto`` file: (header key=value pairs, column names, (N, C) data)."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    try:
-        end = next(i for i, line in enumerate(lines) if line.strip() == "endheader")
-    except StopIteration:
-        raise PosecheckError(f"{path} is not an OpenSim storage file: no 'endheader'.") from None
-    header = dict(line.split("=", 1) for line in lines[:end] if "=" in line)
-    columns = lines[end + 1].split("\t")
-    rows = [[float(c) for c in line.split("\t")] for line in lines[end + 2:] if line.strip()]
-    data = np.array(rows, dtype=float).reshape(len(rows), len(columns))
-    return header, columns, data
-
-
 # ---------------------------------------------------------------------- video
-class VideoSink(_CommitOrAbort):
+class VideoSink(CommitOrAbort):
     """Writes RGB frames to an H.264 mp4 at a constant ``fps`` (a context manager).
 
     ``size`` is (width, height) in pixels; frames of another size are an error. Frames go

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from posecheck.mdc import Mdc, choose_mdc, is_real_change
-from posecheck.store import SessionRecord, local_time
+from posecheck.store_records import SessionRecord, local_time
 
 VIEW_CHANGE_DEG = 10.0  # facing the camera this much differently = another set-up
 ASYMMETRY_ATTENTION_DEG = 10.0  # left-right difference worth a closer look (see report_html)

@@ -39,7 +39,7 @@ from posecheck.report import (
     stretched,
     trend,
 )
-from posecheck.store import SessionRecord, local_time, zone_label
+from posecheck.store_records import SessionRecord, local_time, zone_label
 from posecheck.summary import END_RANGE_DEG
 
 MAX_PAIRS_SHOWN = 6

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from posecheck.mdc import DEFAULT_MDC_DEG
 from posecheck.outputs import atomic_write_bytes
 from posecheck.report import Point, Series, SetupChange, build_series, setup_segments, trend
-from posecheck.store import SIDES, SessionRecord, local_time, zone_label
+from posecheck.store_records import SIDES, SessionRecord, local_time, zone_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

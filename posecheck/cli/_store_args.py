@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from posecheck.errors import ConfigError
-from posecheck.store import DEFAULT_PERSON, PERSON_ENV_VAR, Store, clean_person, resolve_db_path
+from posecheck.store import Store, resolve_db_path
+from posecheck.store_records import DEFAULT_PERSON, PERSON_ENV_VAR, clean_person
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -57,9 +58,10 @@ def person_from(args: argparse.Namespace) -> str | None:
     return None if name is None or not name.strip() else clean_person(name)
 
 
-def open_store(args: argparse.Namespace) -> Store:
-    """Open the history named by ``args.db`` (StoreError when foreign or corrupt)."""
-    return Store.open(resolve_db_path(getattr(args, "db", None)))
+def open_store(args: argparse.Namespace, *, readonly: bool = False) -> Store:
+    """Open the history named by ``args.db`` (StoreError when foreign or corrupt);
+    ``readonly`` for a command that only reads it (it may then be on read-only media)."""
+    return Store.open(resolve_db_path(getattr(args, "db", None)), readonly=readonly)
 
 
 def parse_date(text: str) -> datetime:

@@ -87,7 +87,7 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def _cluster_options(args: argparse.Namespace) -> Any:
-    """The :class:`posecheck.cluster.ClusterOptions` of ``--cluster`` (None without it)."""
+    """The :class:`posecheck.cluster_connect.ClusterOptions` of ``--cluster`` (None without it)."""
     if args.cluster is None:
         for flag, value in (("--collect", args.collect),
                             ("--cluster-cpus-per-task", args.cluster_cpus_per_task)):
@@ -97,7 +97,7 @@ def _cluster_options(args: argparse.Namespace) -> Any:
     if args.jobs is not None:
         raise ConfigError("--jobs is for runs on this machine; with --cluster there is one "
                           "pose model per --cluster-cpus-per-task CPUs of the cluster.")
-    from posecheck.cluster import DEFAULT_CPUS_PER_TASK, ClusterOptions, import_ray
+    from posecheck.cluster_connect import DEFAULT_CPUS_PER_TASK, ClusterOptions, import_ray
 
     cpus = args.cluster_cpus_per_task
     copts = ClusterOptions(args.cluster, collect=args.collect,

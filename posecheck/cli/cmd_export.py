@@ -10,7 +10,8 @@ import sys
 from posecheck.cli._store_args import add_db_argument, add_person_argument, open_store, person_from
 from posecheck.errors import PosecheckError, StoreError
 from posecheck.guard import db_files, refuse_overwrite
-from posecheck.store import export_csv, resolve_db_path
+from posecheck.store import resolve_db_path
+from posecheck.store_csv import export_csv
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     refuse_overwrite([args.csv], db_files(resolve_db_path(args.db)))
     person = person_from(args)
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         if person is not None:
             person = store.require_person(person)
         if args.csv == "-":

@@ -14,7 +14,8 @@ import sys
 from posecheck.cli._store_args import add_db_argument, open_store
 from posecheck.errors import ConfigError, StoreError
 from posecheck.safe_text import printable
-from posecheck.store import Store, clean_person
+from posecheck.store import Store
+from posecheck.store_records import clean_person
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

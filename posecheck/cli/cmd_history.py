@@ -19,7 +19,8 @@ from posecheck.cli._store_args import (
     person_from,
 )
 from posecheck.safe_text import printable
-from posecheck.store import SIDES, SessionRecord, Store, local_time, zone_label
+from posecheck.store import Store
+from posecheck.store_records import SIDES, SessionRecord, local_time, zone_label
 from posecheck.stretches import get_stretch, load_catalogue
 
 COLUMNS = ("id", "date", "kind", "stretch", "side", "peak IR", "peak ER", "measured",
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the history."""
     since = parse_date(args.since) if args.since else None
     person = person_from(args)
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         if args.stretch:
             _check_stretch(args.stretch, store)
         if person is not None:

@@ -9,7 +9,7 @@ import io
 
 from posecheck.cli._store_args import add_db_argument, open_store
 from posecheck.errors import StoreError
-from posecheck.store import import_csv
+from posecheck.store_csv import import_csv
 
 MAX_CSV_CHARS = 50_000_000  # ~15 000 sessions; bounds the memory (and /dev/zero)
 

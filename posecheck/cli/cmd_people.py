@@ -9,7 +9,13 @@ from __future__ import annotations
 import argparse
 
 from posecheck.cli._store_args import add_db_argument, open_store
-from posecheck.store import PERSON_ENV_VAR, PersonSummary, local_time, parse_utc, zone_label
+from posecheck.store_records import (
+    PERSON_ENV_VAR,
+    PersonSummary,
+    local_time,
+    parse_utc,
+    zone_label,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the people, or rename one."""
-    with open_store(args) as store:
+    with open_store(args, readonly=not args.rename) as store:
         if args.rename:
             old, new = args.rename
             stored = store.require_person(old)

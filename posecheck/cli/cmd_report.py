@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     # a folder gets trend_<stretch>.png files, never the history's name
     refuse_overwrite([out, png if png is not None and png.suffix.lower() == ".png" else None],
                      protected)
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         person = choose_person(store, person_from(args))
         sessions = store.sessions(person=person) if person is not None else []
         source = str(store.path)
@@ -107,7 +107,7 @@ def _each_person(args: argparse.Namespace) -> int:
         raise ConfigError("--each-person writes every person's report: use it without --out, "
                           "--png and --person.")  # fmt: skip
     folder = Path(args.each_person)
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         people = [p.name for p in store.people()]
         files = _file_names(people, folder)
         refuse_overwrite(list(files.values()), db_files(store.path))

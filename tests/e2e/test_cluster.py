@@ -20,7 +20,8 @@ ray = pytest.importorskip("ray", reason="needs the [cluster] extra: pip install 
 
 from posecheck.analyse_input import AnalyseOptions  # noqa: E402
 from posecheck.cli import main  # noqa: E402
-from posecheck.cluster import ClusterBatch, ClusterOptions, start_local  # noqa: E402
+from posecheck.cluster import ClusterBatch  # noqa: E402
+from posecheck.cluster_connect import ClusterOptions, start_local  # noqa: E402
 from posecheck.store import Store  # noqa: E402
 
 pytestmark = [pytest.mark.cluster, pytest.mark.model, pytest.mark.slow]

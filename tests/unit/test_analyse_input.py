@@ -493,7 +493,7 @@ def test_frames_csv_plot_and_summary_show_one_corrected_number(tmp_path: Path, m
     result = analyse_file(path, out, opts(tmp_path, stretch=stretch, mot=True))
     assert result.ok, result.error
     summary = result.summary
-    from posecheck.outputs import read_mot
+    from posecheck.mot import read_mot
 
     _, mot_columns, mot = read_mot(out / "angles.mot")
     with (out / "frames.csv").open() as fh:

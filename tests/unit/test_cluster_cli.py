@@ -1,5 +1,5 @@
 """``analyse --cluster`` without starting Ray: addresses, flag checks, the missing extra, and
-Ray imported only by posecheck.cluster, only when a batch starts."""
+Ray imported only by posecheck.cluster_connect, only when a batch starts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from posecheck.cli import main
-from posecheck.cluster import INSTALL_HINT, ClusterOptions, check_address
+from posecheck.cluster_connect import INSTALL_HINT, ClusterOptions, check_address
 from posecheck.errors import ConfigError
 
 LANDMARKS = Path(__file__).resolve().parents[2] / "samples" / "pose2sim_cam01.landmarks.jsonl"

@@ -687,3 +687,77 @@ def test_live_with_a_read_only_history_keeps_the_session(
                     f"The session itself is saved in {out}")
     assert (out / "summary.json").is_file() and (out / "landmarks.jsonl").is_file()
     assert_unchanged(before, readonly)
+
+
+# ------------------------------------------------ reading a history that cannot be written
+_READS = [("history", "--json"), ("export", "--csv", "-"), ("people",)]
+
+
+def _reads(capsys: pytest.CaptureFixture[str], db: Path) -> list[tuple[int, str]]:
+    """stdout of each reading command (and of ``report``'s exit code) on the history ``db``."""
+    out = []
+    for args in _READS:
+        code = main([*args, "--db", str(db)])
+        printed, err = capsys.readouterr()
+        assert "Traceback" not in err
+        out.append((code, printed.replace(str(db), "DB")))
+    return out
+
+
+def _writable_answers(capsys: pytest.CaptureFixture[str], db: Path,
+                      where: Path) -> list[tuple[int, str]]:
+    """The reading commands' answers on a writable copy of ``db`` (what they must say)."""
+    copy = where / "copy.db"
+    shutil.copy(db, copy)
+    return _reads(capsys, copy)
+
+
+def test_a_history_on_read_only_media_can_still_be_read(
+        readonly: Path, tmp_path_factory: pytest.TempPathFactory,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # H.db is in WAL mode (Store.open sets it) and has no -wal/-shm file left: SQLite must
+    # read it without creating them (immutable=1), as it cannot on a read-only mount
+    assert not (readonly / "H.db-shm").exists()
+    before = snapshot(readonly)
+    writable = tmp_path_factory.mktemp("writable")
+    expected = _writable_answers(capsys, readonly / "H.db", writable)
+    got = _reads(capsys, readonly / "H.db")
+    assert got == expected
+    assert all(code == 0 and text.strip() for code, text in got), got
+    assert '"started_at"' in got[0][1] and "session_uid" in got[1][1]
+    code = main(["report", "--db", str(readonly / "H.db"), "--out", str(writable / "r.html")])
+    assert code == 0 and (writable / "r.html").stat().st_size > 0
+    assert_unchanged(before, readonly)
+    assert sorted(p.name for p in readonly.iterdir()) == ["H.db", "a.jsonl"]
+
+
+def test_a_read_only_history_file_and_folder_can_still_be_read(
+        home: Path, tmp_path_factory: pytest.TempPathFactory,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes through chmod 0444/0555; the read-only mount test covers "
+                    "a history that cannot be written")
+    expected = _writable_answers(capsys, home / "H.db", tmp_path_factory.mktemp("writable"))
+    before = snapshot(home)
+    (home / "H.db").chmod(0o444)
+    home.chmod(0o555)
+    try:
+        got = _reads(capsys, home / "H.db")
+    finally:
+        home.chmod(0o755)
+        (home / "H.db").chmod(0o644)
+    assert got == expected
+    assert all(code == 0 and text.strip() for code, text in got), got
+    assert_unchanged(before, home)
+    assert not (home / "H.db-shm").exists()
+
+
+def test_an_immutable_history_can_still_be_read(
+        home: Path, immutable_db: Path, tmp_path_factory: pytest.TempPathFactory,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    expected = _writable_answers(capsys, immutable_db, tmp_path_factory.mktemp("writable"))
+    before = snapshot(home)
+    got = _reads(capsys, immutable_db)
+    assert got == expected
+    assert all(code == 0 and text.strip() for code, text in got), got
+    assert_unchanged(before, home)

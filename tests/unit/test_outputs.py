@@ -16,17 +16,13 @@ import pytest
 from mp4box import CHROMIUM_PLAYS, mp4_video_codec
 
 from posecheck.errors import PosecheckError
+from posecheck.frames_csv import FRAME_COLUMNS, FramesCsvWriter, write_frames_csv
+from posecheck.mot import MOT_COLUMNS, read_mot, write_mot
 from posecheck.outputs import (
-    FRAME_COLUMNS,
-    MOT_COLUMNS,
     AtomicFile,
-    FramesCsvWriter,
     VideoSink,
     atomic_write_bytes,
     atomic_write_text,
-    read_mot,
-    write_frames_csv,
-    write_mot,
     write_summary,
 )
 from posecheck.types import FrameAngles, FrameResult, PoseFrame, SideAngles
