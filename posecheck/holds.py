@@ -21,10 +21,14 @@ straight. One tracker per side.
 Rules (T = threshold_deg, E = T - hysteresis_deg, the exit level):
 
 1. *Start.* A hold starts when the angle stays at or beyond T (value >= T) for ``confirm_s``:
-   every sample from the first one at or beyond T up to one at least ``confirm_s`` later is
-   >= T. A sample below T or None before that cancels it. The hold's start is the time of
-   that first sample (the moment the angle first reached T); the "start" event is emitted at
-   the confirming sample.
+   every valid sample from the first one at or beyond T up to one at least ``confirm_s``
+   later is >= T. A valid sample below T before that cancels it; so does a run of None
+   samples lasting ``max_gap_s`` or more (rule 3's long gap), but a shorter run of None
+   (a few frames without a trusted value) does not: it is bridged as inside a hold. The
+   hold's start is the time of that first sample (the moment the angle first reached T);
+   the "start" event is emitted at the confirming sample. (Measured: on a rendered case
+   single-frame dropouts at the top of the ramp delayed the start by 1.2 s when a None
+   cancelled the start.)
 2. *Continue.* An in-hold sample has value >= E.
 3. *Gaps.* A gap is a run of samples that are None or below E (value < E). It begins at the
    time of its first sample (the moment the angle fell below E, or the person was lost). A gap
@@ -154,6 +158,7 @@ class HoldTracker:
         self._last_t: float | None = None  # previous sample
         self._last_v: float | None = None
         self._pending: _Run | None = None  # reached T, not yet confirmed
+        self._pending_gap: float | None = None  # start of a run of None while confirming
         self._run: _Run | None = None  # confirmed hold in progress
         self._gap: _Gap | None = None  # open gap inside the hold
         self._ticks = 0
@@ -216,7 +221,7 @@ class HoldTracker:
         """
         self._check_time(t_end, "t_end")
         events: list[HoldEvent] = []
-        self._pending = None
+        self._pending = self._pending_gap = None
         if self._run is not None:
             end = self._gap.start if self._gap is not None else self._run.last_t
             self._end_hold(end, t_end, events)
@@ -249,15 +254,26 @@ class HoldTracker:
 
     def _silence(self) -> None:
         """No sample for max_gap_s or more: a long gap from the previous sample (rule 4)."""
-        self._pending = None
+        self._pending = self._pending_gap = None
         if self._run is not None and self._gap is None:
             assert self._last_t is not None
             self._gap = _Gap(start=self._last_t)
 
     def _step_idle(self, t: float, v: float | None, events: list[HoldEvent]) -> None:
-        if v is None or v < self.threshold_deg:
-            self._pending = None
+        if v is None:  # not measured: a short run keeps a start being confirmed (rule 1)
+            if self._pending is not None:
+                if self._pending_gap is None:
+                    self._pending_gap = t
+                elif t - self._pending_gap >= self.max_gap_s - EPS:
+                    self._pending = self._pending_gap = None
             return
+        long_gap = (self._pending_gap is not None
+                    and t - self._pending_gap >= self.max_gap_s - EPS)
+        if v < self.threshold_deg or long_gap:
+            self._pending = self._pending_gap = None
+            if v < self.threshold_deg:
+                return
+        self._pending_gap = None
         if self._pending is None:
             self._pending = _Run(start=t)
         self._pending.add(t, v)

@@ -42,32 +42,28 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
+from posecheck.canvas import (
+    AA,
+    AMBER,
+    CYAN,
+    DEG,
+    GREEN,
+    GREY,
+    WHITE,
+    Canvas,
+    Line,
+    drawable,
+    pt,
+    shade,
+)
+from posecheck.gauge import draw_gauge
 from posecheck.landmarks import EDGES, LEG, SIDES
 from posecheck.stretches import Stretch
 from posecheck.types import FrameResult
-
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-AA = cv2.LINE_AA
-
-WHITE = (255, 255, 255)
-GREY = (170, 170, 170)
-GREEN = (60, 210, 90)
-DARK_GREEN = (25, 95, 45)
-AMBER = (255, 185, 0)
-CYAN = (0, 200, 255)
-RED = (255, 90, 80)
-
-# OpenCV < 5 draws ASCII only (Hershey fonts): there, spell out the few non-ASCII
-# characters our texts use. OpenCV 5 draws them as they are.
-_ASCII = str.maketrans({"°": " deg", "…": "...", "–": "-", "—": "-", "−": "-", "’": "'",
-                        "×": "x", "±": "+/-", "≥": ">=", "≤": "<="})
-UNICODE = int(cv2.__version__.split(".")[0]) >= 5
-DEG = "°" if UNICODE else " deg"
 
 _MEASURE_LABEL = {
     ("rotation_deg", 1): "internal rotation", ("rotation_deg", -1): "external rotation",
@@ -140,68 +136,6 @@ class OverlayInfo:
         return (self.active_side,) if self.active_side else SIDES
 
 
-def ascii_text(text: str) -> str:
-    """``text`` made drawable by the Hershey fonts (ASCII only; degree sign -> " deg")."""
-    return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
-
-
-def drawable(text: str) -> str:
-    """``text`` as this OpenCV can draw it: unchanged on OpenCV 5, else :func:`ascii_text`."""
-    return text if UNICODE else ascii_text(text)
-
-
-_BASE_H = cv2.getTextSize("0", FONT, 1.0, 1)[0][1]  # digit height at scale 1, pixels
-
-
-def _font(height: float) -> tuple[float, int]:
-    """(scale, thickness) of Hershey Simplex whose digits are ``height`` pixels tall."""
-    return height / _BASE_H, max(1, round(height / 11.0))
-
-
-@lru_cache(maxsize=4096)
-def _width(text: str, height: float, bold: bool) -> int:
-    scale, thick = _font(height)
-    return cv2.getTextSize(text, FONT, scale, thick + int(bold))[0][0]
-
-
-@lru_cache(maxsize=512)
-def _wrap(text: str, height: float, bold: bool, max_w: int) -> tuple[str, ...]:
-    """Greedy word wrap of ``text`` to lines at most ``max_w`` pixels wide; a word wider
-    than a line is split."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        while _width(word, height, bold) > max_w and len(word) > 1:
-            cut = max(1, len(word) * max_w // max(1, _width(word, height, bold)))
-            if line:
-                lines.append(line)
-                line = ""
-            lines.append(word[:cut])
-            word = word[cut:]
-        trial = f"{line} {word}" if line else word
-        if line and _width(trial, height, bold) > max_w:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    if line:
-        lines.append(line)
-    return tuple(lines)
-
-
-def _shade(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, keep: float = 0.4) -> None:
-    """Darken a rectangle in place (keep = fraction of the original brightness)."""
-    h, w = img.shape[:2]
-    x0, x1 = max(0, x0), min(w, x1)
-    y0, y1 = max(0, y0), min(h, y1)
-    if x1 > x0 and y1 > y0:
-        roi = img[y0:y1, x0:x1]
-        cv2.convertScaleAbs(roi, dst=roi, alpha=keep)
-
-
-Line = tuple[str, float, bool, tuple[int, int, int]]  # text, height px, bold, colour
-
-
 class Annotator:
     """Draws the overlay; style in the constructor, ``annotate`` per frame.
 
@@ -239,7 +173,7 @@ class Annotator:
                              f"{image_rgb.dtype}")
         # both branches copy: the caller's image is never drawn on
         img = np.ascontiguousarray(image_rgb[:, ::-1]) if info.mirrored else image_rgb.copy()
-        ctx = _Ctx(img, self.font_scale)
+        ctx = Canvas(img, self.font_scale)
         self._skeleton(ctx, result, info)
         top = self._top_banner(ctx, result, info)
         bottom = self._bottom_banner(ctx, result, info)
@@ -249,7 +183,7 @@ class Annotator:
         return img
 
     # ------------------------------------------------------------------ skeleton
-    def _skeleton(self, ctx: _Ctx, result: FrameResult, info: OverlayInfo) -> None:
+    def _skeleton(self, ctx: Canvas, result: FrameResult, info: OverlayInfo) -> None:
         lm = result.pose.landmarks
         if lm is None:
             return
@@ -261,18 +195,18 @@ class Annotator:
         thin, thick = max(1, round(2 * ctx.s)), max(2, round(5 * ctx.s))
         for a, b in EDGES:
             if ok[a] and ok[b]:
-                cv2.line(ctx.img, _pt(pts[a]), _pt(pts[b]), self.skeleton_color, thin, AA)
+                cv2.line(ctx.img, pt(pts[a]), pt(pts[b]), self.skeleton_color, thin, AA)
         for side in info.sides:
             color = self.holding_color if result.holding.get(side) else self.leg_color
             chain = [LEG[side][k] for k in ("hip", "knee", "ankle", "toe")]
             for a, b in itertools.pairwise(chain):
                 if ok[a] and ok[b]:
-                    cv2.line(ctx.img, _pt(pts[a]), _pt(pts[b]), color, thick, AA)
+                    cv2.line(ctx.img, pt(pts[a]), pt(pts[b]), color, thick, AA)
         for i in np.flatnonzero(ok):
-            cv2.circle(ctx.img, _pt(pts[i]), max(2, round(3 * ctx.s)), WHITE, -1, AA)
+            cv2.circle(ctx.img, pt(pts[i]), max(2, round(3 * ctx.s)), WHITE, -1, AA)
         self._hip_tags(ctx, pts, ok)
 
-    def _hip_tags(self, ctx: _Ctx, pts: np.ndarray, ok: np.ndarray) -> None:
+    def _hip_tags(self, ctx: Canvas, pts: np.ndarray, ok: np.ndarray) -> None:
         """Write L and R beside the hips, on the outer side of each (true body sides)."""
         lh, rh = LEG["left"]["hip"], LEG["right"]["hip"]
         if not (ok[lh] and ok[rh]):
@@ -287,7 +221,7 @@ class Annotator:
                      outline=True)
 
     # ------------------------------------------------------------------ banners
-    def _top_banner(self, ctx: _Ctx, result: FrameResult, info: OverlayInfo) -> int:
+    def _top_banner(self, ctx: Canvas, result: FrameResult, info: OverlayInfo) -> int:
         """Stretch name and instructions (paged) and the fps; returns the banner's bottom."""
         w, h = ctx.w, ctx.img.shape[0]
         pad = ctx.pad
@@ -318,7 +252,7 @@ class Annotator:
         if not lines:
             if fps:
                 th = ctx.line_h(small)
-                _shade(ctx.img, w - fps_w, 0, w, th + 2 * pad)
+                shade(ctx.img, w - fps_w, 0, w, th + 2 * pad)
                 ctx.text(fps, w - fps_w + pad, pad + round(small), small, GREY)
             return 0
         bottom = ctx.block(lines, 0, 0, w)
@@ -326,7 +260,7 @@ class Annotator:
             ctx.text(fps, w - fps_w + pad, pad + round(small), small, GREY)
         return bottom
 
-    def _bottom_banner(self, ctx: _Ctx, result: FrameResult, info: OverlayInfo) -> int:
+    def _bottom_banner(self, ctx: Canvas, result: FrameResult, info: OverlayInfo) -> int:
         """Status, warnings and notes at the bottom; returns the banner's top y."""
         h, w = ctx.img.shape[:2]
         width = w - 2 * ctx.pad
@@ -344,7 +278,7 @@ class Annotator:
         return h - height
 
     @staticmethod
-    def _bottom_lines(ctx: _Ctx, result: FrameResult, info: OverlayInfo, width: int,
+    def _bottom_lines(ctx: Canvas, result: FrameResult, info: OverlayInfo, width: int,
                       shrink: float) -> list[Line]:
         status_h, note_h = ctx.h(STATUS_H) * shrink, ctx.h(NOTE_H) * shrink
         lines: list[Line] = []
@@ -363,7 +297,7 @@ class Annotator:
         return lines
 
     # ------------------------------------------------------------------ side panels
-    def _panels(self, ctx: _Ctx, result: FrameResult, info: OverlayInfo, top: int,
+    def _panels(self, ctx: Canvas, result: FrameResult, info: OverlayInfo, top: int,
                 bottom: int) -> None:
         w = ctx.w
         both = len(info.sides) > 1  # analyse: both sides, the legs between the panels
@@ -376,7 +310,7 @@ class Annotator:
             self._panel(ctx, result, info, side, x, top + ctx.pad, pw, bottom - ctx.pad,
                         0.6 if both else 1.0)
 
-    def _panel_sizes(self, ctx: _Ctx, pw: int, room: int, size: float = 1.0
+    def _panel_sizes(self, ctx: Canvas, pw: int, room: int, size: float = 1.0
                      ) -> tuple[float, float, float]:
         """(angle, hold, text) heights in pixels for a panel ``pw`` wide and at most ``room``
         high: the module's sizes (times ``size``), smaller only where the width or the room
@@ -395,20 +329,20 @@ class Annotator:
         return angle, hold, text
 
     @staticmethod
-    def _beside(ctx: _Ctx, pw: int, angle: float, text: float) -> bool:
+    def _beside(ctx: Canvas, pw: int, angle: float, text: float) -> bool:
         """Whether the side, direction and best fit beside the digits (else below them)."""
         label_w = max(ctx.width(t, text, False) for t in ("external rotation",
                                                           f"best IR 88{DEG}  ER 88{DEG}"))
         return ctx.width(f"-45{DEG}", angle, True) + label_w + 3 * ctx.pad <= pw
 
     @staticmethod
-    def _panel_height(ctx: _Ctx, angle: float, hold: float, text: float, beside: bool) -> int:
+    def _panel_height(ctx: Canvas, angle: float, hold: float, text: float, beside: bool) -> int:
         pad, bar = ctx.pad, max(6, round(angle * 0.12))
         labels = 0 if beside else 3 * (ctx.line_h(text) + pad // 2)
         return (2 * pad + round(angle) + labels + 2 * pad + bar + ctx.line_h(text * 0.8)
                 + 2 * pad + round(hold) + pad + bar + pad)
 
-    def _panel(self, ctx: _Ctx, r: FrameResult, info: OverlayInfo, side: str, x: int, y: int,
+    def _panel(self, ctx: Canvas, r: FrameResult, info: OverlayInfo, side: str, x: int, y: int,
                pw: int, bottom: int, size: float = 1.0) -> None:
         """One side: big angle with the side, its direction in words and the best beside
         it; the gauge with its scale; the hold timer with its bar."""
@@ -419,7 +353,7 @@ class Annotator:
         ph = self._panel_height(ctx, angle_h, hold_h, text_h, beside)
         if y + ph > bottom:  # still short of room: over the banner rather than off-image
             y = max(0, min(ctx.img.shape[0], bottom) - ph)
-        _shade(ctx.img, x, y, x + pw, y + ph, keep=0.35)
+        shade(ctx.img, x, y, x + pw, y + ph, keep=0.35)
         value, word = self._value(r, info, side)
         cy = y + 2 * pad + round(angle_h)
         end = self._big_value(ctx, value, bool(r.holding.get(side)), x + pad, cy, angle_h)
@@ -437,8 +371,8 @@ class Annotator:
         if not beside:
             cy += 3 * line
         cy += 2 * pad
-        self._gauge(ctx, self._gauge_value(r, info, side), info, x + pad, cy, pw - 2 * pad,
-                    bar_h, text_h)
+        draw_gauge(ctx, self._gauge_value(r, info, side), info.stretch, info.rotation_targets,
+                   x + pad, cy, pw - 2 * pad, bar_h, text_h, fixed=self.gauge_deg)
         cy += bar_h + ctx.line_h(text_h * 0.8) + 2 * pad + round(hold_h)
         self._hold(ctx, r, info, side, x + pad, cy, pw - 2 * pad, bar_h, hold_h, text_h)
 
@@ -456,7 +390,7 @@ class Annotator:
     def _gauge_value(self, r: FrameResult, info: OverlayInfo, side: str) -> float | None:
         return r.measured.get(side) if info.stretch is not None else r.rotation_deg.get(side)
 
-    def _big_value(self, ctx: _Ctx, value: float | None, holding: bool, x: int, y: int,
+    def _big_value(self, ctx: Canvas, value: float | None, holding: bool, x: int, y: int,
                    height: float) -> int:
         """The current angle in large digits; "--" when None. Returns the text's right end."""
         if value is None or not math.isfinite(value):
@@ -466,63 +400,7 @@ class Annotator:
         ctx.text(text, x, y, height, color, bold=True)
         return x + ctx.width(text, height, True)
 
-    def _gauge_range(self, info: OverlayInfo, value: float | None) -> tuple[float, float]:
-        if self.gauge_deg is not None:
-            return self.gauge_deg
-        if info.stretch is None:
-            ir, er = info.rotation_targets
-            lo = -5.0 * math.ceil(max(30.0, 1.5 * er) / 5.0)
-            hi = 5.0 * math.ceil(max(30.0, 1.5 * ir) / 5.0)
-        else:
-            lo, hi = -15.0, max(45.0, 2.0 * info.stretch.threshold_deg)
-        if value is not None and math.isfinite(value):  # never pinned at an edge
-            lo = min(lo, 15.0 * math.floor((value - 5.0) / 15.0))
-            hi = max(hi, 15.0 * math.ceil((value + 5.0) / 15.0))
-        return lo, hi
-
-    def _gauge(self, ctx: _Ctx, value: float | None, info: OverlayInfo, x: int, y: int,
-               width: int, height: int, text_h: float) -> None:
-        """Horizontal bar with a degree scale: target zone(s) in green, zero, marker."""
-        lo, hi = self._gauge_range(info, value)
-
-        def px(v: float) -> int:
-            return x + round((min(max(v, lo), hi) - lo) / (hi - lo) * width)
-
-        cv2.rectangle(ctx.img, (x, y), (x + width, y + height), (70, 70, 70), -1)
-        zones: list[tuple[float, float, float]] = []  # (from, to, threshold line)
-        if info.stretch is not None:
-            thr = info.stretch.threshold_deg
-            zones.append((thr, hi, thr))
-        else:
-            ir, er = info.rotation_targets
-            zones += [(ir, hi, ir), (lo, -er, -er)]
-        for a, b, line in zones:
-            cv2.rectangle(ctx.img, (px(a), y), (px(b), y + height), DARK_GREEN, -1)
-            cv2.line(ctx.img, (px(line), y - 2), (px(line), y + height + 2), GREEN, 2)
-        cv2.line(ctx.img, (px(0.0), y), (px(0.0), y + height), GREY, 1)
-        # the scale: the ends, zero and the thresholds, in degrees
-        small = text_h * 0.8
-        ticks = list(dict.fromkeys([lo, hi, 0.0, *(z[2] for z in zones)]))  # by priority
-        label_y = y + height + round(small) + ctx.pad // 2
-        taken: list[tuple[int, int]] = []
-        for v in ticks:
-            label = f"{v:.0f}"
-            if info.stretch is None:  # rotation both ways: unsigned, the ends say which way
-                label = f"{abs(v):.0f}" + (" ER" if v == lo else " IR" if v == hi else "")
-            tw = ctx.width(label, small, False)
-            lx = min(max(px(v) - tw // 2, x), x + width - tw)
-            gap = ctx.pad // 2
-            if all(lx + tw + gap < a or lx > b + gap for a, b in taken):
-                ctx.text(label, lx, label_y, small, GREY)
-                taken.append((lx, lx + tw))
-        if value is not None and math.isfinite(value):
-            mx = px(value)
-            d = max(4, round(height * 0.6))
-            tri = np.array([[mx, y], [mx - d, y - d - 2], [mx + d, y - d - 2]], np.int32)
-            cv2.rectangle(ctx.img, (mx - 2, y - 2), (mx + 2, y + height + 2), WHITE, -1)
-            cv2.fillConvexPoly(ctx.img, tri, WHITE, AA)
-
-    def _hold(self, ctx: _Ctx, r: FrameResult, info: OverlayInfo, side: str, x: int, y: int,
+    def _hold(self, ctx: Canvas, r: FrameResult, info: OverlayInfo, side: str, x: int, y: int,
               width: int, height: int, hold_h: float, text_h: float) -> None:
         """Hold timer (large) and its progress bar toward the target."""
         if info.hold_s is not None:
@@ -555,7 +433,7 @@ class Annotator:
         return f"best {deg(info.best_deg.get(side))}"
 
     # ------------------------------------------------------------------ centre
-    def _centre(self, ctx: _Ctx, info: OverlayInfo) -> None:
+    def _centre(self, ctx: Canvas, info: OverlayInfo) -> None:
         """"PAUSED" or the countdown, large, in the middle of the image."""
         if info.paused:
             text, height = "PAUSED", ctx.h(0.12)
@@ -568,66 +446,5 @@ class Annotator:
         tw, th = ctx.width(text, height, True), round(height)
         x, y = (w - tw) // 2, (h + th) // 2
         p2 = ctx.pad * 2
-        _shade(ctx.img, x - p2, y - th - p2, x + tw + p2, y + p2, keep=0.3)
+        shade(ctx.img, x - p2, y - th - p2, x + tw + p2, y + p2, keep=0.3)
         ctx.text(text, x, y, height, WHITE, bold=True)
-
-
-class _Ctx:
-    """Per-image drawing helpers: text sized in pixels, every text box recorded."""
-
-    def __init__(self, img: np.ndarray, font_scale: float) -> None:
-        self.img = img
-        self.w = img.shape[1]
-        self.s = min(img.shape[0], img.shape[1]) / 480.0  # line widths, markers
-        self.font_scale = font_scale
-        self.pad = max(3, round(img.shape[0] * 0.012))
-        self.boxes: list[tuple[int, int, int, int, str]] = []
-
-    def h(self, fraction: float) -> float:
-        """A text height in pixels: ``fraction`` of the image height (of 1.25 x the width
-        in a narrow, portrait image, where the height would make the text too wide)."""
-        h, w = self.img.shape[:2]
-        return fraction * min(h, 1.25 * w) * self.font_scale
-
-    def width(self, text: str, height: float, bold: bool = False) -> int:
-        """Width in pixels of ``text`` with digits ``height`` pixels tall."""
-        return _width(text, round(height, 2), bold)
-
-    def line_h(self, height: float) -> int:
-        """Height of a text line, descenders included."""
-        return round(height * 1.3)
-
-    def wrap(self, text: str, height: float, bold: bool, max_w: int) -> tuple[str, ...]:
-        """``text`` wrapped to ``max_w`` pixels."""
-        return _wrap(text, round(height, 2), bold, max_w)
-
-    def text(self, text: str, x: int, y: int, height: float, color: tuple[int, int, int],
-             *, bold: bool = False, outline: bool = False) -> None:
-        """Draw ``text`` with its baseline-left at (x, y), digits ``height`` pixels tall;
-        ``outline`` adds a dark edge."""
-        scale, thick = _font(round(height, 2))
-        thick += int(bold)
-        self.boxes.append((x, y - round(height) - 1, x + self.width(text, height, bold),
-                           y + round(height * 0.3), text))
-        if outline:
-            cv2.putText(self.img, text, (x, y), FONT, scale, (0, 0, 0), thick + 2, AA)
-        cv2.putText(self.img, text, (x, y), FONT, scale, color, thick, AA)
-
-    def block_height(self, lines: list[Line]) -> int:
-        """Height of a banner holding ``lines``."""
-        return self.pad + sum(self.line_h(h) + self.pad for _, h, _, _ in lines)
-
-    def block(self, lines: list[Line], y: int, x0: int, x1: int) -> int:
-        """Draw a shaded banner from y with ``lines``; returns its bottom y."""
-        bottom = y + self.block_height(lines)
-        _shade(self.img, x0, y, x1, bottom)
-        cy = y + self.pad
-        for text, height, bold, color in lines:
-            cy += round(height)
-            self.text(text, x0 + self.pad, cy, height, color, bold=bold)
-            cy += self.line_h(height) - round(height) + self.pad
-        return bottom
-
-
-def _pt(p: np.ndarray) -> tuple[int, int]:
-    return round(float(p[0])), round(float(p[1]))

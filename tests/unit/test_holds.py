@@ -86,8 +86,26 @@ def test_debounce_dip_during_confirmation_restarts_the_clock():
     assert events[0].t == pytest.approx(25 / FPS)
 
 
-def test_debounce_none_during_confirmation_cancels():
+def test_debounce_short_none_during_confirmation_is_bridged():
+    # one unmeasured frame at 0.3 s does not cancel the start: confirmed at 0.5 s, from 0
     samples = script((0.3, 25.0), (1 / FPS, None), (0.4, 25.0))
+    _, events = run(samples)
+    assert kinds(events) == ["start"]
+    assert events[0].hold_start == pytest.approx(0.0)
+    assert events[0].t == pytest.approx(15 / FPS)
+
+
+def test_debounce_long_none_during_confirmation_cancels():
+    # 1 s without a value (max_gap_s) cancels it: the start is the first frame after it
+    samples = script((0.3, 25.0), (1.0, None), (0.6, 25.0))
+    _, events = run(samples)
+    assert kinds(events) == ["start"]
+    assert events[0].hold_start == pytest.approx(39 / FPS)
+
+
+def test_debounce_none_then_dip_cancels():
+    # a valid sample below T after the unmeasured frame still cancels the start
+    samples = script((0.3, 25.0), (1 / FPS, None), (1 / FPS, 19.0), (0.3, 25.0))
     _, events = run(samples)
     assert events == []
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from skeleton import Camera, LegPose, make_pose
 
-from posecheck.render import CYAN, Annotator, OverlayInfo, ascii_text
+from posecheck.canvas import CYAN, ascii_text
+from posecheck.gauge import gauge_range
+from posecheck.render import Annotator, OverlayInfo
 from posecheck.stretches import Stretch
 from posecheck.types import FrameAngles, FrameResult, PoseFrame, SideAngles, Warning_
 
@@ -291,9 +293,8 @@ def test_without_a_stretch_rotation_is_named_in_words_and_best_updates() -> None
 
 
 def test_gauge_extends_instead_of_pinning_a_value_at_its_edge() -> None:
-    ann = Annotator()
-    info = OverlayInfo(stretch=STRETCH, active_side="left")
-    lo, hi = ann._gauge_range(info, -16.0)
+    targets = OverlayInfo().rotation_targets
+    lo, hi = gauge_range(STRETCH, targets, -16.0)
     assert lo < -16.0 - 2 and hi >= 45.0
-    lo, hi = ann._gauge_range(info, 70.0)
+    lo, hi = gauge_range(STRETCH, targets, 70.0)
     assert hi > 70.0 + 2
