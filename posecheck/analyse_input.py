@@ -162,12 +162,13 @@ def _offline_pass(run: _Run, poses: Sequence[Any], raws: Sequence[Any],
     """The offline zero-phase pass: the same Session code again over the same poses, its
     causal smoother replaced by the zero-lag one (:func:`posecheck.filters.zero_phase_frames`)
     of the first pass's raw angles; it fills the outputs and becomes ``run.session``. (Raw
-    angles do not depend on the smoothing, so the second pass sees the same raw ones.)"""
+    angles do not depend on the smoothing, so the second pass takes the first pass's raw
+    angles instead of running the geometry again.)"""
     from posecheck.filters import ReplaySmoother, zero_phase_frames
 
     run.session = _new_session(options, ReplaySmoother(zero_phase_frames(list(raws))))
-    for pose in poses:
-        run.outputs.frame(run.session.update(pose))
+    for pose, raw in zip(poses, raws, strict=True):  # the first pass's geometry, not again
+        run.outputs.frame(run.session.update(pose, raw))
 
 
 def _gated(session: Session) -> bool:

@@ -184,8 +184,12 @@ class Session:
         self.camera_angle = CameraAngle()
 
     # ------------------------------------------------------------------ per frame
-    def update(self, pose: PoseFrame) -> FrameResult:
-        """Process one frame (frames must come in increasing ``t``)."""
+    def update(self, pose: PoseFrame, raw: FrameAngles | None = None) -> FrameResult:
+        """Process one frame (frames must come in increasing ``t``).
+
+        ``raw``: this frame's raw angles when an earlier pass over the same poses already
+        computed them (``FrameResult.raw``; analyse's offline pass), so the geometry does
+        not run twice; ``None`` computes them. They must be that pass's, in order."""
         t = pose.t
         self._count(pose)
         pose = self._unswap(pose)
@@ -194,7 +198,10 @@ class Session:
             self._yaws.append(yaw)
         camera = self.camera_angle.update(t, yaw)
         self.references.update(t, pose.landmarks_px)
-        raw = frame_angles(pose, refs=ImageRefs.single(*self.references.arrays()))
+        if raw is None:
+            raw = frame_angles(pose, refs=ImageRefs.single(*self.references.arrays()))
+        elif raw.t != t:
+            raise ValueError(f"Session.update: raw angles of t={raw.t} given for t={t}")
         smoothed = _knee_gated(self._smoother.update(raw)) if self._smoother else raw
         if self.use_neutral:
             self._feed_neutral(t, smoothed)

@@ -167,6 +167,26 @@ def test_replay_gives_identical_results():
     assert ra == rb
 
 
+def test_raw_angles_from_an_earlier_pass_give_the_same_results():
+    """analyse's offline pass hands the first pass's raw angles back instead of running the
+    geometry again: every number must be as if it had been recomputed."""
+    frames = seated(rot_left=ramp_profile(30.0), rot_right=ramp_profile(-35.0), noise=True,
+                    seconds=20)
+    first = Session([IR, ER])
+    results = [first.update(f) for f in frames]
+    again, reused = Session([IR, ER]), Session([IR, ER])
+    for r in results:
+        a, b = again.update(r.pose), reused.update(r.pose, r.raw)
+        assert (a.measured, a.rotation_deg, a.raw, a.status) == \
+            (b.measured, b.rotation_deg, b.raw, b.status)
+    again.finish()
+    reused.finish()
+    assert again.summary() == reused.summary()
+    # raw angles of another frame are refused, not silently used
+    with pytest.raises(ValueError, match="raw angles of t="):
+        Session([IR]).update(results[3].pose, results[4].raw)
+
+
 def test_frames_out_of_order_are_rejected():
     frames = seated(seconds=1)
     session = Session([IR])
