@@ -168,7 +168,7 @@ def _offline_pass(run: _Run, poses: Sequence[Any], raws: Sequence[Any],
 
     run.session = _new_session(options, ReplaySmoother(zero_phase_frames(list(raws))))
     for pose, raw in zip(poses, raws, strict=True):  # the first pass's geometry, not again
-        run.outputs.frame(run.session.update(pose, raw))
+        run.outputs.frame(run.session.update(pose, raw), pose=False)  # poses: 1st pass
 
 
 def _gated(session: Session) -> bool:
@@ -211,6 +211,7 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
                     if _zero_phase(options):
                         kept[0].append(result.pose)
                         kept[1].append(result.raw)
+                        outputs.pose(result)  # kept if interrupted before the second pass
                     else:
                         outputs.frame(result)
                     if render is not None:

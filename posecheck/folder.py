@@ -81,13 +81,20 @@ class FrameWriters:
         self.landmarks = LandmarkWriter(out_dir / "landmarks.jsonl") if landmarks else None
         self.series = Series(gate=gate_rotation, measure=measure, direction=direction)
 
-    def frame(self, result: FrameResult) -> None:
+    def frame(self, result: FrameResult, *, pose: bool = True) -> None:
+        """Every file's row of one frame; ``pose=False`` when :meth:`pose` already wrote its
+        landmarks (analyse's offline pass writes the rows after the landmarks)."""
         self.csv.write(result)
         if self.mot is not None:
             self.mot.add(result)
+        if pose:
+            self.pose(result)
+        self.series.add(result)
+
+    def pose(self, result: FrameResult) -> None:
+        """The frame's landmarks as they come, so an interrupted run keeps the poses found."""
         if self.landmarks is not None:
             self.landmarks.write(result.pose)
-        self.series.add(result)
 
     def finish(self, offsets: dict[tuple[str, str], float] | None = None) -> list[Path]:
         """Close every file; ``offsets``: the session's final neutral offsets."""

@@ -239,6 +239,9 @@ def test_ctrl_c_stops_a_run_at_once_and_cleanly(tmp_path):
     # never a mix: no result folder, the part done marked incomplete, nothing else left
     assert sorted(p.name for p in out.iterdir()) == ["long.incomplete"]
     assert sorted(p.name for p in (out / "long.incomplete").iterdir()) == ["landmarks.jsonl"]
+    # ... holding the poses found before the interruption (analyse's offline pass keeps them
+    # in memory too, but writes them as they come)
+    assert (out / "long.incomplete" / "landmarks.jsonl").read_text().count("\n") > 10
     def running(pid: str) -> bool:  # a zombie waiting for init has finished
         try:
             return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
