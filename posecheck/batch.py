@@ -421,7 +421,7 @@ def _without_name(error: str | None, path: Path) -> str:
     text = error or "failed"
     for prefix in (f"{path}: ", f"{path.name}: ", f"{path}", f"{path.name}"):
         if text.startswith(prefix) and len(text) > len(prefix):
-            return text[len(prefix):].lstrip(": ")
+            return text[len(prefix):].lstrip(":, ")
     return text
 
 

@@ -309,6 +309,15 @@ def test_files_that_are_not_videos_fail_with_a_clear_message(tmp_path: Path, nam
     assert not (tmp_path / "o").exists()
 
 
+def test_a_broken_landmark_file_names_the_file_once_and_the_line(tmp_path: Path):
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"bad json\n')
+    result = analyse_file(path, tmp_path / "o", opts(tmp_path))
+    assert not result.ok
+    line = result_line(result)  # not "broken.jsonl: error: , line 1: ..."
+    assert line.startswith("broken.jsonl: error: line 1: invalid JSON"), line
+
+
 def test_a_batch_keeps_going_after_a_bad_input_and_reports_in_order(tmp_path: Path,
                                                                      landmark_file: Path):
     bad = tmp_path / "bad.jsonl"
