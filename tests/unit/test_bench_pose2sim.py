@@ -4,18 +4,12 @@ compare; and the Qualisys calibration reader's choice of convention."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
+from bench_module import load_benchmark
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_pose2sim.py"
-_spec = importlib.util.spec_from_file_location("bench_pose2sim", _PATH)
-assert _spec is not None and _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["bench_pose2sim"] = bench
-_spec.loader.exec_module(bench)
+bench = load_benchmark("bench_pose2sim")
 
 
 def _rot(yaw: float, pitch: float) -> np.ndarray:

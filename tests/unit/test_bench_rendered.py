@@ -4,19 +4,13 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from bench_module import load_benchmark
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_rendered.py"
-_spec = importlib.util.spec_from_file_location("bench_rendered", _PATH)
-assert _spec is not None and _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["bench_rendered"] = bench
-_spec.loader.exec_module(bench)
+bench = load_benchmark("bench_rendered")
 
 
 def _side(role: str, mae: float, n: int = 100, bias: float = 0.0, gain: float | None = 1.0,
