@@ -29,7 +29,7 @@ class Cancelled(KeyboardInterrupt):
 class _Counted:
     """A pose estimator that counts the poses it returns and stops when asked.
 
-    Wraps a :class:`posecheck.pose.PoseEstimator` (``detect``, ``reset``, ``model``, as
+    Wraps a :class:`posecheck.pose.PoseEstimator` (``detect``, ``stream``, ``reset``, ``model``, as
     :func:`posecheck.analyse_input.analyse_file` uses it). ``counter`` is a one-element
     list (frames so far); ``stop`` an Event that makes the next call raise
     :class:`Cancelled`: the pipeline then stops the input exactly as on Ctrl-C in a
@@ -49,6 +49,18 @@ class _Counted:
         pose = self._est.detect(image_rgb, t)
         self._counter[0] += 1
         return pose
+
+    def stream(self, frames: Any, tracks: int = 1) -> Any:
+        """:meth:`posecheck.pose.PoseEstimator.stream`, counted and stoppable per frame."""
+        def checked() -> Any:
+            for frame in frames:
+                if self._stop.is_set():
+                    raise Cancelled("stopped by the driver")
+                yield frame
+
+        for item in self._est.stream(checked(), tracks):
+            self._counter[0] += 1
+            yield item
 
 
 class Analyser:

@@ -20,17 +20,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from posecheck.filters import AngleSmoother, ReplaySmoother
-from posecheck.geometry import ImageRefs, frame_angles
 from posecheck.geometry.fusion import GeometryParams
-from posecheck.geometry.swap import SwapTracker
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
-from posecheck.neutral import LegReference, NeutralCapture
+from posecheck.neutral import NeutralCapture
+from posecheck.prepare import FramePrep, Prepared, raw_angles
 from posecheck.setup_check import (
     CameraAngle,
     check_view,
@@ -171,8 +170,7 @@ class Session:
         self.neutral: dict[tuple[str, str], NeutralCapture] = {
             (m, side): NeutralCapture() for m in measures for side in SIDES
         }
-        self._swaps = SwapTracker()
-        self.references = LegReference()
+        self._prep = FramePrep()  # swap repair and image references (geometry inputs)
         self.active: tuple[str, str] | None = None
         self.measuring = True  # False: frames update the display and neutral, never a hold
         self.frames = 0
@@ -190,21 +188,41 @@ class Session:
         ``raw``: this frame's raw angles when an earlier pass over the same poses already
         computed them (``FrameResult.raw``; analyse's offline pass), so the geometry does
         not run twice; ``None`` computes them. They must be that pass's, in order."""
-        t = pose.t
+        return next(self.updates([pose], None if raw is None else [raw]))
+
+    def updates(self, poses: Sequence[PoseFrame],
+                raws: Sequence[FrameAngles] | None = None) -> Iterator[FrameResult]:
+        """:meth:`update` of each of ``poses`` in turn, the geometry of all of them in one
+        vectorized call (:func:`posecheck.prepare.raw_angles`): the same results as
+        frame by frame, for less CPU. Yields each frame's result as soon as it is
+        processed, so the session's state between two yields is that after the frame
+        (what an overlay drawn for it must show). ``raws`` as for :meth:`update`."""
+        if raws is not None and len(raws) != len(poses):
+            raise ValueError(f"Session.updates: {len(raws)} raw angles for {len(poses)} poses")
+        prepared = []
+        for pose in poses:
+            prep = self._prep.step(pose)
+            yaw = view_yaw_deg(prep.pose.world_landmarks)
+            if yaw is not None:
+                self._yaws.append(yaw)
+            prepared.append((prep, self.camera_angle.update(pose.t, yaw)))
+        if raws is None:
+            raws = raw_angles([prep for prep, _ in prepared])
+        for (prep, camera), pose, raw in zip(prepared, poses, raws, strict=True):
+            if raw.t != pose.t:
+                raise ValueError(f"Session.update: raw angles of t={raw.t} given for "
+                                 f"t={pose.t}")
+            yield self._finish(prep, camera, raw)
+
+    def _finish(self, prep: Prepared, camera: Warning_ | None, raw: FrameAngles
+                ) -> FrameResult:
+        """Everything after the geometry for one prepared frame: smoothing, neutral, view
+        checks, values and holds."""
+        pose, t = prep.pose, prep.pose.t
         self._count(pose)
-        pose = self._unswap(pose)
-        yaw = view_yaw_deg(pose.world_landmarks)
-        if yaw is not None:
-            self._yaws.append(yaw)
-        camera = self.camera_angle.update(t, yaw)
-        self.references.update(t, pose.landmarks_px)
-        if raw is None:
-            raw = frame_angles(pose, refs=ImageRefs.single(*self.references.arrays()))
-        elif raw.t != t:
-            raise ValueError(f"Session.update: raw angles of t={raw.t} given for t={t}")
         smoothed = _knee_gated(self._smoother.update(raw)) if self._smoother else raw
         if self.use_neutral:
-            self._feed_neutral(t, smoothed)
+            self._feed_neutral(t, smoothed, prep.neutral_event)
         rotation = {s: self._corrected(smoothed.side(s), s, "rotation_deg") for s in SIDES}
         measured: dict[str, float | None] = {}
         events: list[HoldEvent] = []
@@ -230,16 +248,6 @@ class Session:
             rotation_deg=rotation,
             neutral_offset_deg={s: self.neutral[("rotation_deg", s)].offset_deg for s in SIDES},
         )
-
-    def _unswap(self, pose: PoseFrame) -> PoseFrame:
-        """Repair a left/right label swap against the previous frames (image continuity)."""
-        px = pose.landmarks_px
-        if px is None:
-            return pose
-        swapped, (image, world) = self._swaps.update(px, pose.landmarks, pose.world_landmarks)
-        if not swapped:
-            return pose
-        return PoseFrame(pose.t, pose.image_size, image, world)
 
     def _update_pair(
         self, pair: _Pair, pose: PoseFrame, a: SideAngles, rotation: float | None,
@@ -278,7 +286,8 @@ class Session:
         self.t_first = pose.t if self.t_first is None else self.t_first
         self.t_last = pose.t
 
-    def _feed_neutral(self, t: float, angles: FrameAngles) -> None:
+    def _feed_neutral(self, t: float, angles: FrameAngles,
+                      neutral_event: dict[str, tuple[float, float]]) -> None:
         """Buffer every angle; take the offsets over a window the image judged neutral."""
         for (measure, side), capture in self.neutral.items():
             a = angles.side(side)
@@ -286,7 +295,7 @@ class Session:
                 capture.update(t, None)
             else:
                 capture.update(t, getattr(a, measure))
-            window = self.references.neutral_event.get(side)
+            window = neutral_event.get(side)
             if window is not None:
                 capture.capture(*window)
 
@@ -386,7 +395,7 @@ class Session:
             "sides": by_stretch[self.primary.id]["sides"] if single else self._merged(by_stretch),
             "by_stretch": by_stretch,
             "neutral": {side: self._neutral_info(side) for side in SIDES},
-            "swaps_repaired": self._swaps.swaps,
+            "swaps_repaired": self._prep.swaps.swaps,
             "setup": self._setup(),
         }
 

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from posecheck.guard import inputs, refuse_overwrite
     from posecheck.landmark_io import LandmarkWriter
     from posecheck.model import verify_model
-    from posecheck.pose import PoseEstimator
+    from posecheck.pose import PoseEstimator, tracks_for
     from posecheck.sources import open_source
 
     model = verify_model(args.model)  # a bad model fails before any decoding
@@ -49,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
         bar = tqdm(total=source.frame_count, unit="frame", desc="landmarks",
                    disable=args.no_progress, file=sys.stderr, leave=False)
         with bar:
-            for frame in source:
-                pose = est.detect(frame.image, frame.t)
+            # the same tracking as analyse (tracks_for), so replaying this file gives
+            # exactly the numbers analyse gives on the video
+            for frame, pose in est.stream(source, tracks_for(source.fps)):
                 writer.write(pose)
                 frames += 1
                 found += pose.has_pose

@@ -372,6 +372,10 @@ class FakeEstimator:
         return PoseFrame(t=t, image_size=(w, h), landmarks=self.pose.landmarks,
                          world_landmarks=self.pose.world_landmarks)
 
+    def stream(self, frames, tracks: int = 1):
+        for frame in frames:
+            yield frame, self.detect(frame.image, frame.t)
+
 
 @pytest.fixture
 def small_video(tmp_path: Path) -> Path:

@@ -263,3 +263,26 @@ def test_a_camera_20_degrees_to_the_side_is_measured():
     results = [session.update(f) for f in frames]
     assert all(r.rotation_deg["left"] is not None for r in results if r.t >= 1.0)
     assert session.summary()["setup"]["camera_message"] is None
+
+
+def test_updates_in_batches_give_exactly_the_frame_by_frame_results():
+    """Session.updates runs the geometry of a batch in one vectorized call: every result
+    and the summary must be those of update() frame by frame, bit for bit, whatever the
+    batch size (here on noisy frames with a swing, a neutral and holds)."""
+    frames = seated(rot_right=ramp_profile(35.0, hold_s=8.0),
+                    rot_left=ramp_profile(-20.0, rest_s=15.0, hold_s=8.0), seconds=30.0, noise=True)
+    one = Session([IR, ER])
+    expected = [one.update(f) for f in frames]
+    for size in (1, 7, len(frames)):
+        s = Session([IR, ER])
+        got = []
+        for i in range(0, len(frames), size):
+            got += list(s.updates(frames[i:i + size]))
+        fields = ("raw", "smoothed", "measured", "holding", "hold_elapsed", "events",
+                  "warnings", "status", "rotation_deg", "neutral_offset_deg")
+        for a, b in zip(got, expected, strict=True):
+            assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+        assert s.summary() == one.summary()
+    assert any(r.events for r in expected) and any(r.measured["right"] for r in expected)
+    with pytest.raises(ValueError, match="raw angles"):
+        list(Session([IR]).updates(frames[:3], [expected[0].raw]))
