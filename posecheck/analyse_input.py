@@ -48,6 +48,9 @@ VIDEO_MAX_SIDE = 960  # px, longest side of the annotated video at most
 # frames whose geometry runs in one vectorized call (Session.updates): 8 cost ~1/5 of the
 # CPU of one by one, and 8 frames held waiting for it stay small beside the model
 GEOMETRY_BATCH = 8
+# frames per second of the annotated video at most: a 60 fps phone clip is shown at 30
+# (what a viewer sees; half the drawing and encoding); frames.csv keeps every frame
+VIDEO_MAX_FPS = 30.0
 REPLAY_BATCH = 256  # landmark frames read and measured at a time (--causal replay)
 
 
@@ -210,27 +213,29 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
             try:
                 # the encoder first: when it cannot be opened no thread has started yet
                 render = _video_writer(out_dir, source, session) if options.video else None
-                frames = Prefetch(source, name="posecheck-decode")
+                frames = Prefetch(source, maxsize=2, name="posecheck-decode")  # 2 frames ahead
                 kept: tuple[list[Any], list[Any]] = ([], [])  # poses, raw angles
 
                 def feed(batch: list[tuple[Any, Any]]) -> None:
                     results = session.updates([pose for _, pose in batch])
-                    for (frame, _), result in zip(batch, results, strict=True):
+                    for (small, _), result in zip(batch, results, strict=True):
                         if _zero_phase(options):
                             kept[0].append(result.pose)
                             kept[1].append(result.raw)
                             outputs.pose(result)  # kept if interrupted before the 2nd pass
                         else:
                             outputs.frame(result)
-                        if render is not None:
-                            render.put((frame.image, result, overlay_info(session)))
+                        if small is not None:
+                            render.put((small, result, overlay_info(session)))
                         bar.update(1)
                     batch.clear()
 
+                # (the video's small copy of the frame, pose): no full-size frame waits
                 batch: list[tuple[Any, Any]] = []
                 with contextlib.closing(est.stream(frames, tracks_for(source.fps))) as poses:
-                    for item in poses:
-                        batch.append(item)
+                    for frame, pose in poses:
+                        due = render is not None and render.due(frame.t)
+                        batch.append((shrink(frame.image, render.size) if due else None, pose))
                         if len(batch) == GEOMETRY_BATCH:
                             feed(batch)
                 feed(batch)
@@ -286,26 +291,35 @@ def overlay_info(session: Session) -> Any:
 
 
 def _video_writer(out_dir: Path, source: Any, session: Session) -> Any:
-    """A :class:`posecheck.threads.Consumer` that shrinks each (full-size image, result,
-    overlay info) to :func:`video_size`, draws the overlay and encodes it; ``finish``
-    closes the file, ``abandon`` discards it. (Drawing on and encoding full-size phone
-    frames would cost more than the pose inference.)"""
+    """A :class:`posecheck.threads.Consumer` that draws the overlay on each (image shrunk to
+    :func:`video_size`, result, overlay info) and encodes it at the source's frame rate, at
+    most VIDEO_MAX_FPS; ``due(t)`` says which frames it will show, ``size`` their size;
+    ``finish`` closes the file, ``abandon`` discards it. (Drawing on and encoding full-size
+    phone frames, or all 60 frames a second, would cost more than the pose inference.)"""
     from posecheck.outputs import VideoSink
     from posecheck.render import Annotator
     from posecheck.threads import Consumer
 
     size = video_size(source.size)
     annotator = Annotator()
-    sink = VideoSink(out_dir / "annotated.mp4", source.fps or 30.0, size)
+    sink = VideoSink(out_dir / "annotated.mp4", min(source.fps or VIDEO_MAX_FPS, VIDEO_MAX_FPS),
+                     size)
+    pace = VideoSink.Pace(sink.fps)  # which frames the video shows, decided up front
 
     def handle(item: Any) -> None:
         if item is None:
             sink.close()
             return
         image, result, info = item
-        sink.write(annotator.annotate(shrink(image, size), result, info), result.t)
+        sink.write(annotator.annotate(image, result, info), result.t)
 
     class _Writer(Consumer):
+        size = video_size(source.size)
+
+        def due(self, t: float) -> bool:
+            """Whether the frame at ``t`` s is shown (others are neither shrunk nor drawn)."""
+            return pace.due(t)
+
         def finish(self) -> None:
             self.put(None)  # close the sink inside the thread, after the last frame
             super().finish()

@@ -4,9 +4,11 @@ Threads:
 
 - the source's capture thread keeps only the newest frame (:mod:`posecheck.sources`), so
   lag never builds up;
-- a *measuring* thread takes the newest frame, runs pose estimation and the routine
-  (:class:`posecheck.routine.Routine` around :class:`posecheck.session.Session`), and hands
-  the newest result to the display and, when recording, every result to the recorder;
+- a *pose* thread takes the newest frame and runs pose estimation on it, back to back;
+- a *measuring* thread runs the routine on each pose (:class:`posecheck.routine.Routine`
+  around :class:`posecheck.session.Session`) while the model works on the next frame, and
+  hands the newest result to the display and, when recording, every result to the
+  recorder;
 - the main thread draws and shows the newest result and reads keys (OpenCV GUI calls must
   stay on the main thread); in ``headless`` mode it only waits.
 
@@ -177,13 +179,24 @@ class LiveRunner:
     # ------------------------------------------------------------ measuring thread
     def _measure_loop(self, estimator: Any, recorder: Any, writer: Any, cues: Any,
                       counter: PeopleCounter | None) -> None:
+        from posecheck.threads import Prefetch
+
         shared = self._shared
-        try:
+
+        def poses() -> Any:  # the pose thread: the model back to back on the newest frames
             for frame in self.source:
+                if shared.stop.is_set():
+                    return
+                yield frame, estimator.detect(frame.image, frame.t)
+
+        # The routine, the session and the cues of frame n run while the model works on
+        # frame n + 1 (its inference releases the GIL): the model alone sets the rate.
+        found = Prefetch(poses(), maxsize=1, name="posecheck-pose")
+        try:
+            for frame, pose in found:
                 if shared.stop.is_set():
                     break
                 self._apply_commands(frame.t)
-                pose = estimator.detect(frame.image, frame.t)
                 if counter is not None:
                     counter.maybe_count(frame.image, frame.t)
                 result, kinds = self.routine.update(pose)
@@ -202,6 +215,7 @@ class LiveRunner:
         except PosecheckError as exc:
             shared.error = exc
         finally:
+            found.close()
             shared.done.set()
 
     def _over_time(self, t: float) -> bool:
