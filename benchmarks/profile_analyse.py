@@ -5,11 +5,13 @@ Run: ``python benchmarks/profile_analyse.py VIDEO [--infer-max-side PX]``.
 The stages run one after another in one thread, frame by frame, nothing kept (as in the
 real pipeline, so memory is reused): decode (one FFmpeg thread), cvtColor, pose inference
 (on the full frame, or with ``--infer-max-side`` on a copy downscaled with INTER_AREA, as
-analyse did before issue 14, the resize timed apart), session, per-frame writers, overlay
-and encoding at the annotated video's size. Each is timed with ``process_time`` around the
-call: with the loop sequential, the other threads (FFmpeg's, MediaPipe's) work only for
-the call being timed. Prints CPU ms per frame per stage; on a shared machine the absolute
-figures move with the load (printed), their proportions much less.
+analyse did before issue 14, the resize timed apart), session (the geometry of
+GEOMETRY_BATCH frames at once, as analyse runs it), per-frame writers, and for the frames
+the annotated video shows (at most VIDEO_MAX_FPS) shrink, overlay and encoding. Each is
+timed with ``process_time`` around the call: with the loop sequential, the other threads
+(FFmpeg's, MediaPipe's) work only for the call being timed. Prints CPU ms per frame per
+stage; on a shared machine the absolute figures move with the load (printed), their
+proportions much less.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from pathlib import Path
 
 import cv2
 
-from posecheck.analyse_input import AnalyseOptions, _new_session, shrink, video_size
+from posecheck.analyse_input import (
+    GEOMETRY_BATCH,
+    VIDEO_MAX_FPS,
+    AnalyseOptions,
+    _new_session,
+    shrink,
+    video_size,
+)
 from posecheck.folder import FrameWriters
 from posecheck.outputs import VideoSink
 from posecheck.pose import PoseEstimator
@@ -49,13 +58,27 @@ def profile(video: Path, infer_max_side: int) -> tuple[int, dict[str, float]]:
     n = 0
     with PoseEstimator() as est, tempfile.TemporaryDirectory() as d:
         writers = FrameWriters(Path(d), mot=False, landmarks=True, gate_rotation=True)
-        sink = VideoSink(Path(d) / "annotated.mp4", cap.get(cv2.CAP_PROP_FPS) or 30.0, small)
+        sink = VideoSink(Path(d) / "annotated.mp4",
+                         min(cap.get(cv2.CAP_PROP_FPS) or 30.0, VIDEO_MAX_FPS), small)
 
         def timed(stage: str, fn, *args):  # type: ignore[no-untyped-def]
             c = clock()
             out = fn(*args)
             spent[stage] += clock() - c
             return out
+
+        pace = VideoSink.Pace(sink.fps)
+        batch: list = []
+
+        def feed() -> None:  # as analyse: the geometry of a batch at once, video <= 30 fps
+            results = timed("session", lambda b: list(session.updates(b)),
+                            [p for _, p in batch])
+            for (small_rgb, _), result in zip(batch, results, strict=True):
+                timed("writers", writers.frame, result)
+                if small_rgb is not None:
+                    drawn = timed("overlay", annotator.annotate, small_rgb, result, info)
+                    timed("encode", sink.write, drawn, result.t)
+            batch.clear()
 
         while True:
             ok, bgr = timed("decode", cap.read)
@@ -67,13 +90,14 @@ def profile(video: Path, infer_max_side: int) -> tuple[int, dict[str, float]]:
                 im, model_size, interpolation=cv2.INTER_AREA), rgb) if model_size != size \
                 else rgb
             pose = timed("inference", est.detect, image, t)
-            result = timed("session", session.update, pose.__class__(
-                pose.t, size, pose.landmarks, pose.world_landmarks))
-            timed("writers", writers.frame, result)
-            drawn = timed("overlay", annotator.annotate,
-                          timed("shrink for the video", shrink, rgb, small), result, info)
-            timed("encode", sink.write, drawn, t)
+            small_rgb = timed("shrink for the video", shrink, rgb, small) \
+                if pace.due(t) else None
+            batch.append((small_rgb, pose.__class__(pose.t, size, pose.landmarks,
+                                                    pose.world_landmarks)))
+            if len(batch) == GEOMETRY_BATCH:
+                feed()
             n += 1
+        feed()
         sink.close()
         writers.finish()
     cap.release()

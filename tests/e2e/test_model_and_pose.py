@@ -184,8 +184,8 @@ def test_two_tracks_keep_the_order_and_read_as_one_does(clip_poses: list,
 
 
 def test_tracks_for_the_frame_rate() -> None:
-    assert [tracks_for(f) for f in (None, 0.0, 5.0, 20.0, 24.0, 30.0, 60.0)] == [1, 1, 1, 1,
-                                                                                2, 2, 2]
+    assert [tracks_for(f) for f in (None, 0.0, 2.0, 4.0, 5.0, 30.0, 60.0)] == [1, 1, 1, 1,
+                                                                              2, 2, 2]
     assert tracks_for(60.0, max_tracks=4) == 4
 
 
