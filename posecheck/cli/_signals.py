@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from typing import Any
 
 
@@ -42,14 +43,24 @@ class StopSignals:
         if first:
             raise KeyboardInterrupt() if signum == signal.SIGINT else Stopped(signum)
 
+    def _unraisable(self, info: Any) -> None:
+        # The signal landed in a finalizer (e.g. a progress bar's __del__), where Python
+        # cannot raise it: it is remembered in ``received``; print no traceback for it.
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            return
+        self._old_hook(info)
+
     def __enter__(self) -> StopSignals:
         for sig in self.SIGNALS:
             self._old[sig] = signal.signal(sig, self._handle)
+        self._old_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
         return self
 
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+        sys.unraisablehook = self._old_hook
 
     @property
     def exit_status(self) -> int | None:
