@@ -234,8 +234,8 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
                 batch: list[tuple[Any, Any]] = []
                 with contextlib.closing(est.stream(frames, tracks_for(source.fps))) as poses:
                     for frame, pose in poses:
-                        due = render is not None and render.due(frame.t)
-                        batch.append((shrink(frame.image, render.size) if due else None, pose))
+                        batch.append((render.small(frame) if render is not None else None,
+                                      pose))
                         if len(batch) == GEOMETRY_BATCH:
                             feed(batch)
                 feed(batch)
@@ -293,7 +293,7 @@ def overlay_info(session: Session) -> Any:
 def _video_writer(out_dir: Path, source: Any, session: Session) -> Any:
     """A :class:`posecheck.threads.Consumer` that draws the overlay on each (image shrunk to
     :func:`video_size`, result, overlay info) and encodes it at the source's frame rate, at
-    most VIDEO_MAX_FPS; ``due(t)`` says which frames it will show, ``size`` their size;
+    most VIDEO_MAX_FPS; ``small(frame)`` shrinks a frame it will show (None otherwise);
     ``finish`` closes the file, ``abandon`` discards it. (Drawing on and encoding full-size
     phone frames, or all 60 frames a second, would cost more than the pose inference.)"""
     from posecheck.outputs import VideoSink
@@ -314,11 +314,10 @@ def _video_writer(out_dir: Path, source: Any, session: Session) -> Any:
         sink.write(annotator.annotate(image, result, info), result.t)
 
     class _Writer(Consumer):
-        size = video_size(source.size)
-
-        def due(self, t: float) -> bool:
-            """Whether the frame at ``t`` s is shown (others are neither shrunk nor drawn)."""
-            return pace.due(t)
+        def small(self, frame: Any) -> np.ndarray | None:
+            """The frame's image shrunk for the video, or None when the video does not show
+            it (arrived early for the video's rate: neither shrunk nor drawn)."""
+            return shrink(frame.image, size) if pace.due(frame.t) else None
 
         def finish(self) -> None:
             self.put(None)  # close the sink inside the thread, after the last frame
@@ -353,8 +352,11 @@ def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     bar = _progress(path, None, options.progress)
     try:
         if _zero_phase(options):
+            from posecheck.prepare import FramePrep, raw_angles
+
             poses = list(itertools.chain([first], frames))
-            raws = [result.raw for result in session.updates(poses)]
+            prep = FramePrep()  # raw angles only: the offline pass does the rest once
+            raws = raw_angles([prep.step(pose) for pose in poses])
             bar.update(len(poses))
             _offline_pass(run, poses, raws, options)
         else:
