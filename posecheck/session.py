@@ -223,7 +223,10 @@ class Session:
         smoothed = _knee_gated(self._smoother.update(raw)) if self._smoother else raw
         if self.use_neutral:
             self._feed_neutral(t, smoothed, prep.neutral_event)
-        rotation = {s: self._corrected(smoothed.side(s), s, "rotation_deg") for s in SIDES}
+        # a camera too far to the side: rotation shows `--` with the camera message (on
+        # rendered people a 40 deg camera reads IR/ER with slope 0.44-0.70, MAE 5-9 deg)
+        rotation = {s: None if camera is not None else
+                    self._corrected(smoothed.side(s), s, "rotation_deg") for s in SIDES}
         measured: dict[str, float | None] = {}
         events: list[HoldEvent] = []
         view_warnings: dict[str, list[Warning_]] = {}
@@ -231,14 +234,14 @@ class Session:
         views: dict[tuple[str, str, str], list[Warning_]] = {}  # one view check per kind
         for (sid, side), pair in self.pairs.items():
             value, warns, new = self._update_pair(pair, pose, smoothed.side(side), rotation[side],
-                                                  views)
+                                                  views, camera)
             events.extend(new)
             if sid == shown:
                 measured[side] = value
                 view_warnings[side] = warns
         warnings = self._frame_warnings(pose, view_warnings)
         if camera is not None and not any(view_warnings.values()):
-            warnings.insert(0, camera)  # said, not blanked: real oblique footage reads fine
+            warnings.insert(0, camera)  # e.g. a deep-glute stretch: said, still measured
         return FrameResult(
             t=t, pose=pose, raw=raw, smoothed=smoothed, measured=measured,
             holding={s: self.pairs[(shown, s)].tracker.holding for s in SIDES},
@@ -251,7 +254,7 @@ class Session:
 
     def _update_pair(
         self, pair: _Pair, pose: PoseFrame, a: SideAngles, rotation: float | None,
-        views: dict[tuple[str, str, str], list[Warning_]],
+        views: dict[tuple[str, str, str], list[Warning_]], camera: Warning_ | None = None,
     ) -> tuple[float | None, list[Warning_], list[HoldEvent]]:
         """Feed one (stretch, side): returns (measured value, view warnings, hold events).
 
@@ -264,6 +267,8 @@ class Session:
         if key not in views:
             views[key] = check_view(pose, *key)
         warns = views[key]
+        if camera is not None and pair.stretch.measure == "rotation_deg" and not warns:
+            warns = [camera]  # rotation from a camera too far to the side: `--`, say why
         value = None if warns else self._value(pair.stretch, a, pair.side)
         new = pair.tracker.update(pose.t, value if self.measuring else None)
         if self.measuring and value is not None:

@@ -251,10 +251,14 @@ def test_a_camera_45_degrees_to_the_side_is_named_in_the_status_and_summary(yaw,
     session = Session([IR])
     results = [session.update(f) for f in frames]
     late = [r for r in results if r.t >= 1.0]
-    assert all(r.rotation_deg["left"] is not None for r in late)  # said, not blanked
+    # rotation reads low from there: `--` (no value, no hold, no peak) with the message
+    assert all(r.rotation_deg["left"] is None and r.measured["left"] is None for r in late)
     camera = [w for w in late[-1].warnings if w.code == "camera_angle"]
     assert camera and f"to your {side}" in camera[0].text
-    assert f"to your {side}" in session.summary()["setup"]["camera_message"]
+    assert late[-1].status == camera[0].text
+    summary = session.summary()
+    assert f"to your {side}" in summary["setup"]["camera_message"]
+    assert summary["sides"]["left"]["holds"] == []
 
 
 def test_a_camera_20_degrees_to_the_side_is_measured():
