@@ -110,7 +110,8 @@ class Store:
         ``readonly``: for commands that only read (history, report, export): an existing,
         up-to-date history is opened without writing to it, so it can be read from a
         read-only file, folder or medium (see :func:`_open_readonly`). A missing or older
-        history is opened as usual (created, or migrated).
+        history is migrated as usual; a missing one is read as an empty history held in
+        memory (a command that only reads never creates a file or a folder).
         """
         path = Path(path)
         check_file(path)
@@ -118,6 +119,14 @@ class Store:
             conn = _open_readonly(path)
             if conn is not None:
                 return cls(conn, path)
+        if readonly and not path.exists():
+            def empty(conn: sqlite3.Connection) -> bool:
+                _migrate(conn, SCHEMA_VERSION)
+                return True
+
+            memory = _connect(path, ":memory:", empty)
+            assert memory is not None  # empty never declines
+            return cls(memory, path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

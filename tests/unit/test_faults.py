@@ -761,3 +761,19 @@ def test_an_immutable_history_can_still_be_read(
     assert got == expected
     assert all(code == 0 and text.strip() for code, text in got), got
     assert_unchanged(before, home)
+
+
+def test_reading_a_missing_history_creates_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # history / export / report of a --db that does not exist: an empty history, and
+    # neither the file nor its folder is made (a typo in --db must not litter the disk)
+    db = tmp_path / "no" / "such" / "h.db"
+    (c1, history), (c2, export), (c3, people) = _reads(capsys, db)
+    assert (c1, c2, c3) == (0, 0, 0)
+    assert history.strip() == "[]"
+    assert export.count("\n") == 1 and export.startswith("session_uid,")  # the header only
+    assert "session_uid" not in people
+    assert not (tmp_path / "no").exists()
+    code = main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")])
+    assert code == 0 and (tmp_path / "r.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
