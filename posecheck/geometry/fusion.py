@@ -291,7 +291,7 @@ def _estimate_2d(px: np.ndarray | None, size: np.ndarray, leg3: Leg3D,
     use = with_references(px, side, refs.knee.get(side), refs.hip_dir)
     aimed, ray = aimed_at_knee(use, side, size, focal)
     raw = frontal_rotation_2d(aimed, side)
-    _, k0, a0 = leg_points(px, side)
+    _, k0, a0 = leg_points(use, side)  # the held knee pivot: its landmark drifts
     shank_now = norm(a0 - k0)
     ref = refs.shank.get(side)
     rho = _ratio(world, side, n)

@@ -110,3 +110,28 @@ def test_reused_view_without_references_matches_the_recomputed_one() -> None:
             np.testing.assert_allclose(getattr(b, name), getattr(a, name), atol=1e-6,
                                        err_msg=f"{side} {name}")
         assert np.isfinite(a.hip_abduction_deg).all()
+
+
+def test_the_knee_gate_measures_the_shank_from_the_held_knee_pivot() -> None:
+    """MediaPipe's knee landmark drifts toward the foot while the shank swings (up to 0.4
+    shank lengths on the renders) and its 3D knee reads 35-45 deg for a true 90: the image
+    shank then looked short, the 90-deg knee fell below the 45-deg gate and a near phone
+    view lost 6% of a hold. With the held pivot the shank is measured from the knee."""
+    from posecheck.landmarks import LEG as LEGS
+
+    frame = make_pose(right=LegPose(90, 0, 30, 90), camera=Camera())
+    world_40 = make_pose(right=LegPose(90, 0, 30, 40), camera=Camera()).world_landmarks  # MediaPipe-like: the knee reads 40 in 3D
+    ids = LEGS["right"]
+    px = frame.landmarks_px
+    knee, ankle = px[ids["knee"], :2].copy(), px[ids["ankle"], :2]
+    shank = np.array(float(np.hypot(*(ankle - knee))))
+    drifted = frame.landmarks.copy()
+    drifted[ids["knee"], :2] = (knee + 0.35 * (ankle - knee)) / np.array(frame.image_size)
+    moved = type(frame)(frame.t, frame.image_size, drifted, world_40)
+    held = series_from_frames([moved], refs=ImageRefs.single({"right": knee},
+                                                             {"right": shank}, None)).right
+    assert held.knee_flexion_deg[0] == pytest.approx(90.0, abs=3.0)
+    assert np.isfinite(held.rotation_deg[0])
+    unheld = series_from_frames([moved], refs=ImageRefs.single({}, {"right": shank},
+                                                               None)).right
+    assert unheld.knee_flexion_deg[0] < 45.0 and np.isnan(unheld.rotation_deg[0])
