@@ -120,7 +120,8 @@ def test_the_knee_gate_measures_the_shank_from_the_held_knee_pivot() -> None:
     from posecheck.landmarks import LEG as LEGS
 
     frame = make_pose(right=LegPose(90, 0, 30, 90), camera=Camera())
-    world_40 = make_pose(right=LegPose(90, 0, 30, 40), camera=Camera()).world_landmarks  # MediaPipe-like: the knee reads 40 in 3D
+    # MediaPipe-like world skeleton: the knee reads 40 deg in 3D
+    world_40 = make_pose(right=LegPose(90, 0, 30, 40), camera=Camera()).world_landmarks
     ids = LEGS["right"]
     px = frame.landmarks_px
     knee, ankle = px[ids["knee"], :2].copy(), px[ids["ankle"], :2]
