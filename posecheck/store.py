@@ -119,7 +119,7 @@ class Store:
             conn = _open_readonly(path)
             if conn is not None:
                 return cls(conn, path)
-        if readonly and not path.exists():
+        if readonly and not path.exists() and _under_folders(path):
             def empty(conn: sqlite3.Connection) -> bool:
                 _migrate(conn, SCHEMA_VERSION)
                 return True
@@ -398,6 +398,14 @@ def _open_readonly(path: Path) -> sqlite3.Connection | None:
         return int(conn.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION
 
     return _connect(path, uri, up_to_date, uri=True)
+
+
+def _under_folders(path: Path) -> bool:
+    """Whether every existing ancestor of ``path`` is a folder (no file stands in the way)."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return parent.is_dir()
 
 
 def _connect(path: Path, target: str, prepare: Callable[[sqlite3.Connection], bool], *,

@@ -34,7 +34,7 @@ def live(*args: str, env: dict[str, str] | None = None,
 
 def test_headless_run_saves_a_summary_that_replays_exactly(tmp_path: Path) -> None:
     out = tmp_path / "session"
-    proc = live("--source", str(VIDEO), "--headless", "--stretch", "internal-rotation",
+    proc = live("--source", str(RENDERED), "--headless", "--stretch", "internal-rotation",
                 "--countdown", "0", "--no-store", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
