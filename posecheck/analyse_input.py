@@ -352,11 +352,11 @@ def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     bar = _progress(path, None, options.progress)
     try:
         if _zero_phase(options):
-            from posecheck.prepare import FramePrep, raw_angles
+            from posecheck.prepare import FramePrep
 
             poses = list(itertools.chain([first], frames))
             prep = FramePrep()  # raw angles only: the offline pass does the rest once
-            raws = raw_angles([prep.step(pose) for pose in poses])
+            raws = prep.angles([prep.step(pose) for pose in poses])
             bar.update(len(poses))
             _offline_pass(run, poses, raws, options)
         else:

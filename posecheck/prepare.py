@@ -7,7 +7,10 @@ angle. So :class:`FramePrep` runs those two, frame by frame in order, and
 :func:`raw_angles` then runs the (vectorized) geometry over any number of prepared
 frames at once: the same numbers as frame by frame (bit for bit: every operation of the
 geometry is row-wise), for a fraction of the CPU (numpy's per-call cost is paid once per
-batch instead of once per frame). :meth:`posecheck.session.Session.updates` uses both.
+batch instead of once per frame). :meth:`FramePrep.angles` adds each leg's still-spell
+hold (:mod:`posecheck.still_leg`: a leg the image shows still is not moved by MediaPipe's
+3D crosstalk when the other foot swings), sequential and causal like the references.
+:meth:`posecheck.session.Session.updates` uses all three.
 
 Pure: numpy only; degrees, IR positive (see :mod:`posecheck.geometry`).
 """
@@ -15,13 +18,15 @@ Pure: numpy only; degrees, IR positive (see :mod:`posecheck.geometry`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from posecheck.geometry import ImageRefs, series_from_frames
+from posecheck.geometry import HipAngleSeries, ImageRefs, series_from_frames
 from posecheck.geometry.swap import SwapTracker
+from posecheck.landmarks import SIDES
 from posecheck.neutral import LegReference
+from posecheck.still_leg import StillLeg, hold_still_legs
 from posecheck.types import FrameAngles, PoseFrame
 
 
@@ -42,6 +47,7 @@ class FramePrep:
     def __init__(self) -> None:
         self.swaps = SwapTracker()
         self.references = LegReference()
+        self.still = {side: StillLeg(side) for side in SIDES}
 
     def step(self, pose: PoseFrame) -> Prepared:
         """The next frame prepared (advances the swap and reference state)."""
@@ -54,6 +60,29 @@ class FramePrep:
         self.references.update(pose.t, pose.landmarks_px)
         return Prepared(pose, ImageRefs.single(*self.references.arrays()),
                         dict(self.references.neutral_event))
+
+
+    def angles(self, prepared: Sequence[Prepared]) -> list[FrameAngles]:
+        """The raw angles of frames this object prepared, in order (one vectorized
+        geometry call, then each leg's still-spell hold, :mod:`posecheck.still_leg`, which
+        carries over from call to call)."""
+        if not prepared:
+            return []
+        series = _series(prepared)
+        full = {side: getattr(series, side).rotation_deg.tolist() for side in SIDES}
+        held = {side: np.empty(len(prepared)) for side in SIDES}
+        for i, p in enumerate(prepared):
+            row = hold_still_legs(self.still, p.pose.t, p.pose.landmarks_px,
+                                  {side: full[side][i] for side in SIDES})
+            for side in SIDES:
+                held[side][i] = row[side]
+        return replace(series, **{side: replace(getattr(series, side), rotation_deg=held[side])
+                                  for side in SIDES}).frames()
+
+
+def _series(prepared: Sequence[Prepared]) -> HipAngleSeries:
+    return series_from_frames([p.pose for p in prepared],
+                              refs=stack_refs([p.refs for p in prepared]))
 
 
 def stack_refs(rows: Sequence[ImageRefs]) -> ImageRefs:
@@ -78,6 +107,4 @@ def raw_angles(prepared: Sequence[Prepared]) -> list[FrameAngles]:
     """The raw (unsmoothed) angles of every prepared frame, in one vectorized call."""
     if not prepared:
         return []
-    series = series_from_frames([p.pose for p in prepared],
-                                refs=stack_refs([p.refs for p in prepared]))
-    return series.frames()
+    return _series(prepared).frames()

@@ -29,7 +29,7 @@ from posecheck.geometry.fusion import GeometryParams
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
 from posecheck.neutral import NeutralCapture
-from posecheck.prepare import FramePrep, Prepared, raw_angles
+from posecheck.prepare import FramePrep, Prepared
 from posecheck.setup_check import (
     CameraAngle,
     check_view,
@@ -207,7 +207,7 @@ class Session:
                 self._yaws.append(yaw)
             prepared.append((prep, self.camera_angle.update(pose.t, yaw)))
         if raws is None:
-            raws = raw_angles([prep for prep, _ in prepared])
+            raws = self._prep.angles([prep for prep, _ in prepared])
         for (prep, camera), pose, raw in zip(prepared, poses, raws, strict=True):
             if raw.t != pose.t:
                 raise ValueError(f"Session.update: raw angles of t={raw.t} given for "
