@@ -12,7 +12,8 @@ So, per side, a **still spell** starts once the shank has held its image angle w
 ``rotation - shank`` over that window, where ``shank`` is the shank's image angle from the
 vertical (signed so that IR is positive: the foot moving laterally in the picture). The
 spell lasts while the shank stays within ``max_turn_deg`` of its angle at the start and the
-knee's place and the shank's length within ``max_shift`` shank lengths of theirs; during it
+knee within ``max_shift`` shank lengths of its place (not its length: a foot passing in
+front of the shin shortens MediaPipe's shank by up to a fifth); during it
 the rotation is ``offset + shank``: the level comes from the full estimate taken while the
 leg was still, every change after it from the image alone. While the other leg's shank is
 within ``start_turn_deg`` of its image angle at the spell's start (it is where it was, so
@@ -96,8 +97,7 @@ class StillLeg:
         if self._spell is not None:
             a0, x0, y0, s0, offset = self._spell
             if (abs(angle - a0) <= self.max_turn_deg
-                    and math.hypot(kx - x0, ky - y0) <= self.max_shift * s0
-                    and abs(shank - s0) <= self.max_shift * s0):
+                    and math.hypot(kx - x0, ky - y0) <= self.max_shift * s0):
                 if learn:
                     self._n += 1
                     offset += (rotation - angle - offset) / self._n
