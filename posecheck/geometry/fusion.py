@@ -91,8 +91,8 @@ class GeometryParams:
     no_2d_tilt_deg: float = 50.0
     facing_full_deg: float = 50.0
     facing_no_deg: float = 75.0
-    agree_full_deg: float = 4.0
-    agree_none_deg: float = 8.0
+    agree_full_deg: float = 2.0
+    agree_none_deg: float = 4.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_knee_flexion_deg < 180.0:
