@@ -33,8 +33,8 @@ def _mean_ref(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else 0.5 * (a + b)
 
 
-def zero_phase_reference(frames: list[FrameAngles],
-                         params: OneEuroParams = OneEuroParams()) -> list[FrameAngles]:
+def zero_phase_reference(frames: list[FrameAngles]) -> list[FrameAngles]:
+    params = OneEuroParams()
     fwd = smooth_frames(frames, params)
     bwd = list(reversed(smooth_frames(_reverse_ref(frames), params)))
     out = []
