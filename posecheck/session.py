@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from posecheck.filters import AngleSmoother, ReplaySmoother
+from posecheck.filters import AngleSmoother, Smoother
 from posecheck.geometry.fusion import GeometryParams
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
@@ -144,7 +144,7 @@ class Session:
     ``threshold_deg`` overrides the primary stretch's entry threshold. ``neutral``: take a
     neutral reference before the first hold of each side (see :mod:`posecheck.neutral`).
     ``smoother``: replaces the causal One Euro smoother (the offline pass of ``analyse``,
-    :func:`posecheck.filters.zero_phase_frames` through a ReplaySmoother).
+    zero-phase angles through a :class:`posecheck.angle_store.ArrayReplaySmoother`).
     ``active``: set by the live routine to (stretch id, side) so that only that pair is
     measured; None measures every pair. ``measuring = False`` (set-up, neutral, countdown,
     pause) feeds no hold tracker: their time counts as a gap.
@@ -152,14 +152,14 @@ class Session:
 
     def __init__(self, stretches: Sequence[Stretch], *, threshold_deg: float | None = None,
                  smooth: bool = True, neutral: bool = True,
-                 smoother: AngleSmoother | ReplaySmoother | None = None) -> None:
+                 smoother: Smoother | None = None) -> None:
         if not stretches:
             raise ValueError("Session needs at least one stretch")
         self.stretches = list(stretches)
         self.primary = self.stretches[0]
         self.smooth = smooth
         self.use_neutral = neutral
-        # ``smoother``: analyse's offline pass gives a ReplaySmoother of zero-phase angles
+        # ``smoother``: analyse's offline pass gives an ArrayReplaySmoother (zero-phase)
         self._smoother = smoother or (AngleSmoother() if smooth else None)
         self.pairs: dict[tuple[str, str], _Pair] = {}
         for i, st in enumerate(self.stretches):
