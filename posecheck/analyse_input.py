@@ -13,9 +13,10 @@ behind; a landmark file's frames go straight into the session. ``out_dir`` gets
 ``summary.json``, ``frames.csv``, ``landmarks.jsonl`` (videos), ``annotated.mp4`` (videos
 unless ``video=False``; longest side <= 960 px, :func:`video_size`), ``angles.png``
 and, with ``mot=True``, ``angles.mot``, each written atomically. Streaming: no frame is
-kept after it is drawn; per frame a few numbers (for the plot and the .mot file) and, for
-the offline zero-phase pass (the default; ``causal=True`` turns it off), its pose landmarks
-and raw angles until the input's end.
+kept after it is drawn; per frame a few numbers (for the plot, frames.csv and the .mot file)
+and, for the offline zero-phase pass (the default; ``causal=True`` turns it off), its raw
+angles (90 bytes, :mod:`posecheck.angle_store`); that pass reads the poses back from the
+file (landmarks.jsonl for a video, the input for a landmark file), none is kept.
 
 Convention: degrees; hip rotation positive = internal rotation (IR), negative = external
 (ER); times in seconds from the container's timestamps; landmarks for the full-size frame.
@@ -28,14 +29,15 @@ import contextlib
 import itertools
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from posecheck.errors import PosecheckError
+from posecheck.angle_store import AngleStore
+from posecheck.errors import LandmarkFileError, PosecheckError
 from posecheck.folder import FrameWriters, plot
 from posecheck.landmarks import SIDES
 from posecheck.session import Session
@@ -165,18 +167,28 @@ def _zero_phase(options: AnalyseOptions) -> bool:
     return options.smooth and not options.causal
 
 
-def _offline_pass(run: _Run, poses: Sequence[Any], raws: Sequence[Any],
+def _offline_pass(run: _Run, poses: Iterable[Any], raws: AngleStore,
                   options: AnalyseOptions) -> None:
-    """The offline zero-phase pass: the same Session code again over the same poses, its
-    causal smoother replaced by the zero-lag one (:func:`posecheck.filters.zero_phase_frames`)
-    of the first pass's raw angles; it fills the outputs and becomes ``run.session``. (Raw
-    angles do not depend on the smoothing, so the second pass takes the first pass's raw
-    angles instead of running the geometry again.)"""
-    from posecheck.filters import ReplaySmoother, zero_phase_frames
+    """The offline zero-phase pass: the same Session code again over the same poses (read
+    back from a file), its smoother the zero-lag one of the first pass's raw angles, which
+    it takes instead of running the geometry again (they do not depend on the smoothing);
+    it fills the outputs and becomes ``run.session``. LandmarkFileError: ``poses`` are not
+    the first pass's."""
+    from posecheck.angle_store import ArrayReplaySmoother, zero_phase_store
 
-    run.session = _new_session(options, ReplaySmoother(zero_phase_frames(list(raws))))
-    for result in run.session.updates(poses, raws):  # the first pass's geometry, not again
-        run.outputs.frame(result, pose=False)  # poses: 1st pass
+    run.session = _new_session(options, ArrayReplaySmoother(raws, zero_phase_store(raws)))
+    done, stream = 0, iter(poses)
+    while batch := list(itertools.islice(stream, REPLAY_BATCH)):
+        if done + len(batch) > len(raws) or any(
+                p.t != raws.time(done + i) for i, p in enumerate(batch)):
+            break
+        frames = [raws.frame(i) for i in range(done, done + len(batch))]
+        for result in run.session.updates(batch, frames):  # the 1st pass's geometry
+            run.outputs.frame(result, pose=False)  # poses: 1st pass
+        done += len(batch)
+    if done != len(raws) or batch:
+        raise LandmarkFileError(f"the landmarks read back differ from the {len(raws)} "
+                                "frames analysed (changed while being read?)")
 
 
 def _gated(session: Session) -> bool:
@@ -214,15 +226,16 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
                 # the encoder first: when it cannot be opened no thread has started yet
                 render = _video_writer(out_dir, source, session) if options.video else None
                 frames = Prefetch(source, maxsize=2, name="posecheck-decode")  # 2 frames ahead
-                kept: tuple[list[Any], list[Any]] = ([], [])  # poses, raw angles
+                # zero-phase: raw angles kept; poses to landmarks.jsonl, read back by the 2nd
+                # pass (and kept if it is interrupted)
+                raws = AngleStore() if _zero_phase(options) else None
 
                 def feed(batch: list[tuple[Any, Any]]) -> None:
                     results = session.updates([pose for _, pose in batch])
                     for (small, _), result in zip(batch, results, strict=True):
-                        if _zero_phase(options):
-                            kept[0].append(result.pose)
-                            kept[1].append(result.raw)
-                            outputs.pose(result)  # kept if interrupted before the 2nd pass
+                        if raws is not None:
+                            raws.append(result.raw)
+                            outputs.pose(result)
                         else:
                             outputs.frame(result)
                         if small is not None:
@@ -241,8 +254,9 @@ def _run_video(path: Path, out_dir: Path, options: AnalyseOptions, est: Any) -> 
                 feed(batch)
                 if render is not None:
                     render.finish()
-                if _zero_phase(options):
-                    _offline_pass(run, *kept, options)
+                if raws is not None:
+                    with outputs.landmarks.reader() as written:
+                        _offline_pass(run, written.frames(), raws, options)
             except BaseException:
                 if frames is not None:
                     frames.close()
@@ -337,39 +351,39 @@ def _run_landmarks(path: Path, out_dir: Path, options: AnalyseOptions) -> _Run:
     The first frame is read before anything is written, so a missing, empty or malformed
     file leaves no output folder behind.
     """
-    from posecheck.errors import LandmarkFileError
-    from posecheck.landmark_io import read_landmarks
+    from posecheck.landmark_io import LandmarkReader
 
-    frames = read_landmarks(path)
-    first = next(frames, None)
-    if first is None:
-        raise LandmarkFileError(f"{path} contains no frames")
-    session = _new_session(options)
-    writers = FrameWriters(out_dir, mot=options.mot, landmarks=False,
-                           gate_rotation=_gated(session), measure=session.primary.measure,
-                           direction=session.primary.direction)
-    run = _Run(session, writers, "landmarks", None)
-    bar = _progress(path, None, options.progress)
-    try:
-        if _zero_phase(options):
-            from posecheck.prepare import FramePrep
+    with LandmarkReader(path) as reader:  # opened once: both passes read the same file
+        frames = reader.frames()
+        first = next(frames, None)
+        if first is None:
+            raise LandmarkFileError(f"{path} contains no frames")
+        session = _new_session(options)
+        writers = FrameWriters(out_dir, mot=options.mot, landmarks=False,
+                               gate_rotation=_gated(session), measure=session.primary.measure,
+                               direction=session.primary.direction)
+        run = _Run(session, writers, "landmarks", None)
+        bar = _progress(path, None, options.progress)
+        stream = itertools.chain([first], frames)
+        try:
+            if _zero_phase(options):
+                from posecheck.prepare import FramePrep
 
-            poses = list(itertools.chain([first], frames))
-            prep = FramePrep()  # raw angles only: the offline pass does the rest once
-            raws = prep.angles([prep.step(pose) for pose in poses])
-            bar.update(len(poses))
-            _offline_pass(run, poses, raws, options)
-        else:
-            stream = itertools.chain([first], frames)
-            while batch := list(itertools.islice(stream, REPLAY_BATCH)):
-                for result in session.updates(batch):
-                    run.outputs.frame(result)
-                bar.update(len(batch))
-    except BaseException:
-        run.outputs.abort()
-        raise
-    finally:
-        bar.close()
+                prep, raws = FramePrep(), AngleStore()  # raw angles: the 2nd pass does the rest
+                while batch := list(itertools.islice(stream, REPLAY_BATCH)):
+                    raws.extend(prep.angles([prep.step(pose) for pose in batch]))
+                    bar.update(len(batch))
+                _offline_pass(run, reader.frames(), raws, options)
+            else:
+                while batch := list(itertools.islice(stream, REPLAY_BATCH)):
+                    for result in session.updates(batch):
+                        run.outputs.frame(result)
+                    bar.update(len(batch))
+        except BaseException:
+            run.outputs.abort()
+            raise
+        finally:
+            bar.close()
     run.fps = _fps_from_times(run.outputs.series.t)
     return run
 

@@ -27,8 +27,11 @@ stay well inside +-180). Pure: standard library + the shared types; must not imp
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from posecheck.errors import ConfigError
 from posecheck.types import FrameAngles, SideAngles
@@ -140,13 +143,36 @@ def smooth_frames(frames: list[FrameAngles],
     return [smoother.update(f) for f in frames]
 
 
-def _reverse(frames: list[FrameAngles]) -> list[FrameAngles]:
-    """The sequence backwards in time, as a forward one (t -> -t)."""
-    return [replace(f, t=-f.t) for f in reversed(frames)]
+def check_times(times: Sequence[float]) -> None:
+    """ValueError (the :class:`AngleSmoother` message) when ``times`` (seconds) decrease."""
+    for a, b in itertools.pairwise(times):
+        if b < a:
+            raise ValueError(f"time must not go backwards: got t={b} after t={a}")
+
+
+def one_euro_values(times: Sequence[float], values: Sequence[float | None],
+                    params: OneEuroParams = OneEuroParams()) -> list[float | None]:
+    """One angle series (degrees; None or NaN = no measurement) smoothed in order by a
+    fresh :class:`OneEuroFilter`; ``times`` in seconds, non-decreasing."""
+    f = OneEuroFilter(params)
+    return [f.filter(t, x) for t, x in zip(times, values, strict=True)]
 
 
 def _mean(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else 0.5 * (a + b)
+
+
+def zero_phase_values(times: Sequence[float], values: Sequence[float | None],
+                      params: OneEuroParams = OneEuroParams()) -> list[float | None]:
+    """Offline zero-lag smoothing of one angle series (see :func:`zero_phase_frames`, which
+    runs this on every side and angle): the mean of the One Euro filter run forwards and
+    backwards (backwards as a forward run with t -> -t). Degrees, seconds; None or NaN in
+    ``values`` gives None. ``times`` must not decrease (ValueError)."""
+    check_times(times)
+    fwd = one_euro_values(times, values, params)
+    bwd = one_euro_values([-t for t in reversed(times)], values[::-1], params)
+    bwd.reverse()
+    return [_mean(a, b) for a, b in zip(fwd, bwd, strict=True)]
 
 
 def zero_phase_frames(frames: list[FrameAngles],
@@ -157,19 +183,31 @@ def zero_phase_frames(frames: list[FrameAngles],
     by the same delay, so on a ramp their mean has no lag; on a still angle it averages two
     filtered estimates. ``None`` stays ``None`` and a gap of ``max_gap_s`` or more resets both
     filters, so nothing is smeared across a gap. Needs the whole sequence (``analyse``, never
-    ``live``). Frames must be in increasing ``t``.
+    ``live``). Frames must be in increasing ``t``. ``confidence`` and ``rotation_source``
+    pass through. Each side and angle is one :func:`zero_phase_values` series
+    (``posecheck.angle_store`` runs the same on compact arrays).
     """
-    fwd = smooth_frames(frames, params)
-    bwd = list(reversed(smooth_frames(_reverse(frames), params)))
-    out = []
-    for f, b in zip(fwd, bwd, strict=True):
-        sides = {}
-        for side in ("left", "right"):
-            fa, ba = f.side(side), b.side(side)
-            sides[side] = replace(fa, **{n: _mean(getattr(fa, n), getattr(ba, n))
-                                         for n in SMOOTHED_FIELDS})
-        out.append(FrameAngles(t=f.t, left=sides["left"], right=sides["right"]))
-    return out
+    times = [f.t for f in frames]
+    check_times(times)
+    means = {(side, name): zero_phase_values(
+        times, [getattr(f.side(side), name) for f in frames], params)
+        for side in ("left", "right") for name in SMOOTHED_FIELDS}
+    return [FrameAngles(t=f.t, **{side: replace(f.side(side), **{
+        name: means[(side, name)][i] for name in SMOOTHED_FIELDS}) for side in ("left", "right")})
+        for i, f in enumerate(frames)]
+
+
+class Smoother(Protocol):
+    """What :class:`posecheck.session.Session` asks of a smoother (``AngleSmoother``,
+    ``ReplaySmoother``, :class:`posecheck.angle_store.ArrayReplaySmoother`)."""
+
+    def update(self, angles: FrameAngles) -> FrameAngles:
+        """The smoothed angles of this frame (degrees)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget all state."""
+        ...
 
 
 class ReplaySmoother:

@@ -111,6 +111,15 @@ def frame_from_json(text: str) -> PoseFrame:
                      world_landmarks=_parse_array(obj["world_landmarks"], "world_landmarks"))
 
 
+def _open(path: Path) -> IO[str]:
+    try:
+        return path.open("r", encoding="utf-8")
+    except FileNotFoundError:
+        raise LandmarkFileError(f"Landmark file not found: {path}") from None
+    except OSError as exc:
+        raise LandmarkFileError(f"Cannot read landmark file {path}: {exc.strerror}") from None
+
+
 def read_landmarks(path: str | Path) -> Iterator[PoseFrame]:
     """Yield the frames of a landmark JSONL file in order (blank lines are skipped).
 
@@ -118,14 +127,34 @@ def read_landmarks(path: str | Path) -> Iterator[PoseFrame]:
     a malformed line or a time that goes backwards.
     """
     path = Path(path)
-    try:
-        fh = path.open("r", encoding="utf-8")
-    except FileNotFoundError:
-        raise LandmarkFileError(f"Landmark file not found: {path}") from None
-    except OSError as exc:
-        raise LandmarkFileError(f"Cannot read landmark file {path}: {exc.strerror}") from None
-    with fh:
+    with _open(path) as fh:
         yield from _read_lines(fh, path)
+
+
+class LandmarkReader:
+    """A landmark JSONL file opened once and read from its start any number of times
+    (:meth:`frames`): every pass reads the same file, even when its path is replaced
+    meanwhile. Errors as :func:`read_landmarks`; use as a context manager or :meth:`close`.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fh = _open(self.path)
+
+    def frames(self) -> Iterator[PoseFrame]:
+        """The file's frames from the first line (one pass at a time)."""
+        self._fh.seek(0)
+        yield from _read_lines(self._fh, self.path)
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self._fh.close()
+
+    def __enter__(self) -> LandmarkReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _read_lines(fh: IO[str], path: Path) -> Iterator[PoseFrame]:
@@ -192,6 +221,21 @@ class LandmarkWriter:
                                     f"{exc.strerror or exc}.") from None
         self._last_t = frame.t
         self.count += 1
+
+    def reader(self) -> LandmarkReader:
+        """The lines written so far, read back (flushed first): the same PoseFrames, bit
+        for bit, except that an infinite coordinate comes back as NaN (JSON has neither).
+        The file is read where it is being written, so it stays open for writing, and
+        :meth:`close` (or an interruption) still moves it into place."""
+        if self._fh is None or self._file.tmp_path is None:
+            raise ValueError("LandmarkWriter is closed")
+        try:
+            self._fh.flush()
+        except OSError as exc:  # as in write: a truncated file must not replace anything
+            self._fh = None
+            self._file.abort()
+            raise LandmarkFileError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
+        return LandmarkReader(self._file.tmp_path)
 
     def close(self) -> None:
         """Flush and move the file into place (idempotent)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import os
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -25,6 +26,8 @@ MOT_COLUMNS: tuple[str, ...] = (
     "hip_rotation_l", "hip_rotation_r", "hip_flexion_l", "hip_flexion_r",
     "hip_adduction_l", "hip_adduction_r", "knee_angle_l", "knee_angle_r",
 )
+# the index in MOT_COLUMNS of each side's rotation (SIDES order: left, right)
+_ROTATION_COLUMNS = tuple(MOT_COLUMNS.index(f"hip_rotation_{side[0]}") for side in SIDES)
 
 
 def mot_row(result: FrameResult) -> list[float]:
@@ -55,50 +58,63 @@ class MotWriter(CommitOrAbort):
     (same sign); ``hip_flexion`` = hip flexion, flexion positive (same sign);
     ``hip_adduction`` = **minus** posecheck's hip abduction (OpenSim: adduction positive);
     ``knee_angle`` = knee flexion, flexion positive (the Rajagopal 2016 model; gait2392
-    counts knee flexion negative). Rows are buffered because the header needs nRows. Use as
-    a context manager (an exception writes no file) or call :meth:`close` / :meth:`abort`.
+    counts knee flexion negative). Rows are buffered (89 bytes a frame: time, values and
+    offsets as float64) because the header needs nRows. Use as a context manager (an
+    exception writes no file) or call :meth:`close` / :meth:`abort`.
     """
 
     def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
         self.path = Path(path)
         self.name = name or self.path.stem
-        self.times: list[float] = []
-        self.rows: list[list[float]] = []
-        # rows from add() hold the rotation before the neutral offset: row -> offsets then
-        self._frame_offsets: dict[int, dict[str, float]] = {}
+        # the rows as float64: time, then one value per MOT_COLUMNS
+        self._times: array[float] = array("d")
+        self._values: array[float] = array("d")
+        # rows from add() hold the rotation before the neutral offset: the offsets then
+        # (left, right) and whether the row has them (add_row's do not)
+        self._offsets_then: array[float] = array("d")
+        self._has_offsets: array[int] = array("b")
         self._offsets: Mapping[tuple[str, str], float] | None = None
+
+    @property
+    def rows(self) -> int:
+        """The number of rows added."""
+        return len(self._times)
 
     def add(self, result: FrameResult) -> None:
         """Add one frame (its rotation kept uncorrected until :meth:`close` corrects it)."""
         row = mot_row(result)
-        offsets = {side: result.neutral_offset_deg.get(side, 0.0) for side in SIDES}
-        for side, sfx in (("left", "l"), ("right", "r")):
-            row[MOT_COLUMNS.index(f"hip_rotation_{sfx}")] += offsets[side]
+        offsets = [result.neutral_offset_deg.get(side, 0.0) for side in SIDES]
+        for off, column in zip(offsets, _ROTATION_COLUMNS, strict=True):
+            row[column] += off
         self.add_row(result.t, row)
-        self._frame_offsets[len(self.rows) - 1] = offsets
+        self._offsets_then[-2:] = array("d", offsets)
+        self._has_offsets[-1] = 1
 
     def add_row(self, t: float, values: Sequence[float]) -> None:
         """Add one row: ``t`` seconds and one value per :data:`MOT_COLUMNS` (degrees)."""
         if len(values) != len(MOT_COLUMNS):
             raise ValueError(f"a .mot row needs {len(MOT_COLUMNS)} values, got {len(values)}")
-        self.times.append(float(t))
-        self.rows.append([float(v) for v in values])
+        self._times.append(float(t))
+        self._values.extend(float(v) for v in values)
+        self._offsets_then.extend((0.0, 0.0))
+        self._has_offsets.append(0)
 
     def text(self) -> str:
         """The whole file as text."""
         out = io.StringIO()
-        out.write(f"{self.name}\nversion=1\nnRows={len(self.rows)}\n"
+        out.write(f"{self.name}\nversion=1\nnRows={self.rows}\n"
                   f"nColumns={len(MOT_COLUMNS) + 1}\ninDegrees=yes\n\n"
                   "Units are S.I. units (second, meters, Newtons, ...)\n"
                   "Angles are in degrees. Written by posecheck from monocular video.\n\n"
                   "endheader\n")
         out.write("\t".join(("time", *MOT_COLUMNS)) + "\n")
-        for i, (t, row) in enumerate(zip(self.times, self.rows, strict=True)):
-            subtract = [0.0] * len(MOT_COLUMNS)
-            then = self._frame_offsets.get(i)
-            if then is not None:
-                for side, sfx in (("left", "l"), ("right", "r")):
-                    subtract[MOT_COLUMNS.index(f"hip_rotation_{sfx}")] = then[side] if (
+        width = len(MOT_COLUMNS)
+        for i, t in enumerate(self._times):
+            row = self._values[i * width:(i + 1) * width]
+            subtract = [0.0] * width
+            if self._has_offsets[i]:
+                for j, (side, column) in enumerate(zip(SIDES, _ROTATION_COLUMNS, strict=True)):
+                    subtract[column] = self._offsets_then[2 * i + j] if (
                         self._offsets is None) else self._offsets.get(("rotation_deg", side), 0.0)
             cells = [f"{t:.6f}"] + ["NaN" if math.isnan(v) else f"{v - d:.6f}"
                                     for v, d in zip(row, subtract, strict=True)]
@@ -114,9 +130,8 @@ class MotWriter(CommitOrAbort):
 
     def abort(self) -> None:
         """Discard the rows; no file is written (nothing is until :meth:`close`)."""
-        self.times.clear()
-        self.rows.clear()
-        self._frame_offsets.clear()
+        for buf in (self._times, self._values, self._offsets_then, self._has_offsets):
+            del buf[:]
 
 
 def write_mot(path: str | os.PathLike[str], results: Iterable[FrameResult]) -> Path:

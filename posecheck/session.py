@@ -20,11 +20,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from posecheck.filters import AngleSmoother, ReplaySmoother
+from posecheck.filters import AngleSmoother, Smoother
 from posecheck.geometry.fusion import GeometryParams
 from posecheck.holds import HoldTracker
 from posecheck.landmarks import SIDES
@@ -103,19 +104,20 @@ class _Pair:
     # max over measured frames of direction * (uncorrected angle): the peak before the
     # neutral offset, which is applied when the summary is made
     peak_uncorrected: float | None = None
-    samples: list[tuple[float, float]] = field(default_factory=list)  # (t, uncorrected)
+    # every measured frame's (t seconds, uncorrected value degrees): 16 bytes a frame
+    sample_t: array[float] = field(default_factory=lambda: array("d"))
+    sample_v: array[float] = field(default_factory=lambda: array("d"))
 
     def end_range_s(self) -> float | None:
         """Seconds spent within END_RANGE_DEG of the peak (offset-free: all frames share it).
         A measured frame counts until the next one, at most MAX_FRAME_GAP_S; the last one
         for the median frame interval. None when nothing was measured."""
-        if self.peak_uncorrected is None or not self.samples:
+        if self.peak_uncorrected is None or not self.sample_t:
             return None
-        times = [t for t, _ in self.samples]
-        gaps = [min(b - a, MAX_FRAME_GAP_S) for a, b in itertools.pairwise(times)]
+        gaps = [min(b - a, MAX_FRAME_GAP_S) for a, b in itertools.pairwise(self.sample_t)]
         gaps.append(sorted(gaps)[len(gaps) // 2] if gaps else 0.0)
         floor = self.peak_uncorrected - END_RANGE_DEG
-        return sum(g for (_, v), g in zip(self.samples, gaps, strict=True) if v >= floor)
+        return sum(g for v, g in zip(self.sample_v, gaps, strict=True) if v >= floor)
 
 
 def _knee_gated(angles: FrameAngles) -> FrameAngles:
@@ -142,7 +144,7 @@ class Session:
     ``threshold_deg`` overrides the primary stretch's entry threshold. ``neutral``: take a
     neutral reference before the first hold of each side (see :mod:`posecheck.neutral`).
     ``smoother``: replaces the causal One Euro smoother (the offline pass of ``analyse``,
-    :func:`posecheck.filters.zero_phase_frames` through a ReplaySmoother).
+    zero-phase angles through a :class:`posecheck.angle_store.ArrayReplaySmoother`).
     ``active``: set by the live routine to (stretch id, side) so that only that pair is
     measured; None measures every pair. ``measuring = False`` (set-up, neutral, countdown,
     pause) feeds no hold tracker: their time counts as a gap.
@@ -150,14 +152,14 @@ class Session:
 
     def __init__(self, stretches: Sequence[Stretch], *, threshold_deg: float | None = None,
                  smooth: bool = True, neutral: bool = True,
-                 smoother: AngleSmoother | ReplaySmoother | None = None) -> None:
+                 smoother: Smoother | None = None) -> None:
         if not stretches:
             raise ValueError("Session needs at least one stretch")
         self.stretches = list(stretches)
         self.primary = self.stretches[0]
         self.smooth = smooth
         self.use_neutral = neutral
-        # ``smoother``: analyse's offline pass gives a ReplaySmoother of zero-phase angles
+        # ``smoother``: analyse's offline pass gives an ArrayReplaySmoother (zero-phase)
         self._smoother = smoother or (AngleSmoother() if smooth else None)
         self.pairs: dict[tuple[str, str], _Pair] = {}
         for i, st in enumerate(self.stretches):
@@ -178,7 +180,7 @@ class Session:
         self.t_first: float | None = None
         self.t_last: float | None = None
         self.image_size: tuple[int, int] | None = None
-        self._yaws: list[float] = []
+        self._yaws: array[float] = array("d")  # degrees, 8 bytes a frame
         self.camera_angle = CameraAngle()
 
     # ------------------------------------------------------------------ per frame
@@ -275,7 +277,8 @@ class Session:
             raw = pair.stretch.direction * getattr(a, pair.stretch.measure)
             best = pair.peak_uncorrected
             pair.peak_uncorrected = raw if best is None else max(best, raw)
-            pair.samples.append((pose.t, raw))
+            pair.sample_t.append(pose.t)
+            pair.sample_v.append(raw)
         if self.measuring and not warns and rotation is not None and a.rotation_deg is not None:
             pair.rotation.add(a.rotation_deg, a.confidence)
         if self.use_neutral and any(e.kind == "start" for e in new):
