@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from skeleton import Camera, LegPose, Noise, make_pose, make_sequence, ramp_profile
 
-from posecheck.filters import ReplaySmoother, smooth_frames, zero_phase_frames
+from posecheck.angle_store import AngleStore, ArrayReplaySmoother, zero_phase_store
+from posecheck.filters import smooth_frames
 from posecheck.geometry import hip_angles, series_from_frames
 from posecheck.session import Session
 from posecheck.stretches import load_catalogue
@@ -95,8 +96,10 @@ def moving_mae(cameras: list, seconds: float = 13.0, seed: int = 2,
         session = Session(stretches)
         results = [session.update(f) for f in seq]
         if offline:
-            smoothed = zero_phase_frames([r.raw for r in results])
-            session = Session(stretches, smoother=ReplaySmoother(smoothed))
+            raws = AngleStore()  # analyse's offline pass (posecheck.analyse_input)
+            raws.extend(r.raw for r in results)
+            session = Session(stretches,
+                              smoother=ArrayReplaySmoother(raws, zero_phase_store(raws)))
             results = [session.update(f) for f in seq]
         for f, r in zip(seq, results, strict=True):
             for side, truth in (("left", left_rot(f.t)), ("right", right_rot(f.t))):

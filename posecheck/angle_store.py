@@ -125,9 +125,11 @@ def zero_phase_store(store: AngleStore, params: OneEuroParams | None = None) -> 
 
 
 class ArrayReplaySmoother:
-    """:class:`posecheck.filters.ReplaySmoother` over an :class:`AngleStore` and its
-    :func:`zero_phase_store` array: frame ``i``'s smoothed angles, built when asked.
-    Raises ValueError when the frames fed are not the ones it was computed for."""
+    """A precomputed smoothing given back frame by frame in the
+    :class:`posecheck.filters.Smoother` interface (analyse's offline pass feeds it to the
+    same :class:`posecheck.session.Session` code): frame ``i``'s angles of an
+    :class:`AngleStore`'s :func:`zero_phase_store` array, built when asked. Raises
+    ValueError when the frames fed are not the ones it was computed for (time mismatch)."""
 
     def __init__(self, store: AngleStore, smoothed: np.ndarray) -> None:
         if smoothed.shape != (len(store), len(CHANNELS)):

@@ -199,7 +199,7 @@ def zero_phase_frames(frames: list[FrameAngles],
 
 class Smoother(Protocol):
     """What :class:`posecheck.session.Session` asks of a smoother (``AngleSmoother``,
-    ``ReplaySmoother``, :class:`posecheck.angle_store.ArrayReplaySmoother`)."""
+    :class:`posecheck.angle_store.ArrayReplaySmoother`)."""
 
     def update(self, angles: FrameAngles) -> FrameAngles:
         """The smoothed angles of this frame (degrees)."""
@@ -208,26 +208,3 @@ class Smoother(Protocol):
     def reset(self) -> None:
         """Forget all state."""
         ...
-
-
-class ReplaySmoother:
-    """Gives a precomputed smoothed sequence back frame by frame, in the
-    :class:`AngleSmoother` interface: the offline pass of ``analyse`` feeds it to the
-    same :class:`posecheck.session.Session` code. Raises ValueError when the frames fed
-    are not the ones it was computed for (time mismatch)."""
-
-    def __init__(self, smoothed: list[FrameAngles]) -> None:
-        self._frames = smoothed
-        self._i = 0
-
-    def update(self, angles: FrameAngles) -> FrameAngles:
-        """The precomputed frame for ``angles`` (which must have the same ``t``)."""
-        if self._i >= len(self._frames) or self._frames[self._i].t != angles.t:
-            raise ValueError(f"ReplaySmoother: no precomputed frame for t={angles.t}")
-        out = self._frames[self._i]
-        self._i += 1
-        return out
-
-    def reset(self) -> None:
-        """Back to the first frame."""
-        self._i = 0

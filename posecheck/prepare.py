@@ -4,13 +4,13 @@ The raw angles of a frame depend only on the pose frames up to it: the left/righ
 repair (:class:`posecheck.geometry.swap.SwapTracker`) and the session's image references
 (:class:`posecheck.neutral.LegReference`) follow the landmarks alone, never a measured
 angle. So :class:`FramePrep` runs those two, frame by frame in order, and
-:func:`raw_angles` then runs the (vectorized) geometry over any number of prepared
+:meth:`FramePrep.angles` then runs the (vectorized) geometry over any number of prepared
 frames at once: the same numbers as frame by frame (bit for bit: every operation of the
 geometry is row-wise), for a fraction of the CPU (numpy's per-call cost is paid once per
-batch instead of once per frame). :meth:`FramePrep.angles` adds each leg's still-spell
-hold (:mod:`posecheck.still_leg`: a leg the image shows still is not moved by MediaPipe's
-3D crosstalk when the other foot swings), sequential and causal like the references.
-:meth:`posecheck.session.Session.updates` uses all three.
+batch instead of once per frame), and each leg's still-spell hold
+(:mod:`posecheck.still_leg`: a leg the image shows still is not moved by MediaPipe's 3D
+crosstalk when the other foot swings), sequential and causal like the references.
+:meth:`posecheck.session.Session.updates` uses both.
 
 Pure: numpy only; degrees, IR positive (see :mod:`posecheck.geometry`).
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from posecheck.geometry import HipAngleSeries, ImageRefs, series_from_frames
+from posecheck.geometry import ImageRefs, series_from_frames
 from posecheck.geometry.swap import SwapTracker
 from posecheck.landmarks import SIDES
 from posecheck.neutral import LegReference
@@ -61,14 +61,14 @@ class FramePrep:
         return Prepared(pose, ImageRefs.single(*self.references.arrays()),
                         dict(self.references.neutral_event))
 
-
     def angles(self, prepared: Sequence[Prepared]) -> list[FrameAngles]:
         """The raw angles of frames this object prepared, in order (one vectorized
         geometry call, then each leg's still-spell hold, :mod:`posecheck.still_leg`, which
         carries over from call to call)."""
         if not prepared:
             return []
-        series = _series(prepared)
+        series = series_from_frames([p.pose for p in prepared],
+                                    refs=stack_refs([p.refs for p in prepared]))
         full = {side: getattr(series, side).rotation_deg.tolist() for side in SIDES}
         held = {side: np.empty(len(prepared)) for side in SIDES}
         for i, p in enumerate(prepared):
@@ -78,11 +78,6 @@ class FramePrep:
                 held[side][i] = row[side]
         return replace(series, **{side: replace(getattr(series, side), rotation_deg=held[side])
                                   for side in SIDES}).frames()
-
-
-def _series(prepared: Sequence[Prepared]) -> HipAngleSeries:
-    return series_from_frames([p.pose for p in prepared],
-                              refs=stack_refs([p.refs for p in prepared]))
 
 
 def stack_refs(rows: Sequence[ImageRefs]) -> ImageRefs:
@@ -101,10 +96,3 @@ def stack_refs(rows: Sequence[ImageRefs]) -> ImageRefs:
                 hip_dir = np.full((n, 2), np.nan)
             hip_dir[i] = r.hip_dir[0]
     return ImageRefs(knee, shank, hip_dir)
-
-
-def raw_angles(prepared: Sequence[Prepared]) -> list[FrameAngles]:
-    """The raw (unsmoothed) angles of every prepared frame, in one vectorized call."""
-    if not prepared:
-        return []
-    return _series(prepared).frames()

@@ -195,7 +195,7 @@ class Session:
     def updates(self, poses: Sequence[PoseFrame],
                 raws: Sequence[FrameAngles] | None = None) -> Iterator[FrameResult]:
         """:meth:`update` of each of ``poses`` in turn, the geometry of all of them in one
-        vectorized call (:func:`posecheck.prepare.raw_angles`): the same results as
+        vectorized call (:meth:`posecheck.prepare.FramePrep.angles`): the same results as
         frame by frame, for less CPU. Yields each frame's result as soon as it is
         processed, so the session's state between two yields is that after the frame
         (what an overlay drawn for it must show). ``raws`` as for :meth:`update`."""

@@ -10,7 +10,6 @@ from posecheck.filters import (
     AngleSmoother,
     OneEuroFilter,
     OneEuroParams,
-    ReplaySmoother,
     smooth_frames,
     zero_phase_frames,
 )
@@ -135,8 +134,14 @@ def test_zero_phase_reduces_static_noise_at_least_as_the_causal_filter() -> None
 
 
 def test_replay_smoother_gives_its_frames_back_and_rejects_other_times() -> None:
+    from posecheck.angle_store import CHANNELS, AngleStore, ArrayReplaySmoother
+
     frames = _rotation_frames([1.0, 2.0, 3.0])
-    replay = ReplaySmoother(frames)
+    store = AngleStore()
+    store.extend(_rotation_frames([0.0, 0.0, 0.0]))  # the raw frames: only t matters here
+    given = np.array([[np.nan if (v := getattr(f.side(side), name)) is None else v
+                       for side, name in CHANNELS] for f in frames])
+    replay = ArrayReplaySmoother(store, given)
     assert [replay.update(f) for f in _rotation_frames([0.0, 0.0, 0.0])] == frames
     with pytest.raises(ValueError, match="no precomputed frame"):
         replay.update(frames[0])
