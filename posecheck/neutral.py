@@ -4,10 +4,13 @@ Markerless systems are least accurate in rotation and much better at measuring c
 from a calibrated neutral (research notes §2.1). The neutral must come from a pose that
 *is* neutral, judged from the image, never from the measured angle (which may read 20°
 off at a true neutral, e.g. MediaPipe's asymmetry on a left leg): the shank vertical in
-the image within ``max_shank_tilt_deg``, the femur toward the camera (the thigh
-foreshortened to at most ``max_thigh_ratio`` of the shank's image length), the knee bent
+the image within ``shank_tilt_deg`` (-4.5 deg toward ER to +7 toward IR: MediaPipe's
+shank leans toward IR at a true neutral, :data:`SHANK_TILT_DEG`), the femur toward the
+camera (the thigh foreshortened to at most ``max_thigh_ratio`` = 0.9 of the shank's image
+length: up to 0.84 measured on a far leg 30 deg to the side, >= 1 standing), the knee bent
 (shank at least ``min_shank_fraction`` of its reference length) and the leg held still for
-``window_s`` seconds. Then the median of every measured angle over that window is the
+``window_s`` seconds (the ankle and the knee across the shank within ``max_motion`` shank
+lengths, standard deviation). Then the median of every measured angle over that window is the
 offset, and later values are reported as ``angle - offset``. A person who holds 10° of ER
 from the first frame never shows a vertical shank, so no neutral is taken and they read
 10° of ER.
@@ -41,6 +44,12 @@ import numpy as np
 from posecheck.landmarks import LEFT_HIP, LEFT_SHOULDER, LEG, RIGHT_HIP, RIGHT_SHOULDER, SIDES
 
 MIN_VISIBILITY = 0.5
+#: the shank tilts (degrees, ER < 0 < IR, :func:`shank_tilt_ir`) a neutral may show in the
+#: image. Not symmetric: at a true neutral MediaPipe's shank leans toward IR (on 78 still
+#: legs of rendered sets, 5 bodies x 9 cameras: median +1.2, from -2.8 to +6.1 deg; left
+#: legs seen from their left the most). 10 deg of ER held from the start reads -7.7 to
+#: -11.3, so it is never taken as neutral.
+SHANK_TILT_DEG = (-4.5, 7.0)
 
 
 class NeutralCapture:
@@ -100,6 +109,20 @@ def _wrap(rad: float) -> float:
     return (rad + math.pi) % (2 * math.pi) - math.pi
 
 
+def shank_tilt_ir(px: np.ndarray, side: str) -> float:
+    """The shank's tilt from the image vertical (knee -> ankle), degrees, positive toward
+    internal rotation: the ankle toward the leg's own side of the image, the side its hip
+    is on (so it holds for either leg and a mirrored image). ``px``: (33, >=2) pixel
+    landmarks, image y down. NaN when the hips coincide in x."""
+    leg = LEG[side]
+    other = RIGHT_HIP if side == "left" else LEFT_HIP
+    outward = float(np.sign(px[leg["hip"], 0] - px[other, 0]))
+    v = px[leg["ankle"], :2] - px[leg["knee"], :2]
+    if outward == 0:
+        return math.nan
+    return math.degrees(math.atan2(outward * float(v[0]), float(v[1])))
+
+
 class _Side:
     """Image state of one leg."""
 
@@ -108,7 +131,8 @@ class _Side:
         self.ratio_max = 0.0  # running max of the shank / trunk image-length ratio
         self.ratio_ref: float | None = None  # the ratio at the neutral
         self.recent: deque[float] = deque(maxlen=5)
-        self.still: deque[tuple[float, float, float, float, float]] = deque()
+        # (t, knee x, y, ankle x, y relative to the mid-hip (px), shank tilt toward IR (deg))
+        self.still: deque[tuple[float, ...]] = deque()
         self.neutral_at: tuple[float, float] | None = None
 
 
@@ -121,13 +145,16 @@ class LegReference:
     ``{side: (t0, t1)}`` for a side whose neutral window ended in the last frame.
     """
 
-    def __init__(self, window_s: float = 2.0, *, max_shank_tilt_deg: float = 5.0,
-                 max_thigh_ratio: float = 0.75, min_shank_fraction: float = 0.85,
+    def __init__(self, window_s: float = 2.0, *,
+                 shank_tilt_deg: tuple[float, float] = SHANK_TILT_DEG,
+                 max_thigh_ratio: float = 0.9, min_shank_fraction: float = 0.85,
                  max_motion: float = 0.03, knee_dead_zone: float = 0.45) -> None:
         if window_s <= 0:
             raise ValueError(f"window_s must be > 0 seconds, got {window_s}")
+        if not shank_tilt_deg[0] < 0 < shank_tilt_deg[1]:
+            raise ValueError(f"shank_tilt_deg must be (ER < 0, IR > 0), got {shank_tilt_deg}")
         self.window_s = window_s
-        self.max_shank_tilt_deg = max_shank_tilt_deg
+        self.shank_tilt_deg = shank_tilt_deg
         self.max_thigh_ratio = max_thigh_ratio
         self.min_shank_fraction = min_shank_fraction
         self.max_motion = max_motion
@@ -182,23 +209,28 @@ class LegReference:
     def _judge_neutral(self, t: float, side: str, st: _Side, hip: np.ndarray,
                        knee: np.ndarray, ankle: np.ndarray, shank: float, trunk: float,
                        mid_hip: np.ndarray) -> None:
-        v = ankle - knee
-        tilt = abs(math.degrees(math.atan2(float(v[0]), float(v[1]))))
         thigh = float(np.hypot(*(hip - knee)))
-        ok = (tilt <= self.max_shank_tilt_deg and thigh <= self.max_thigh_ratio * shank
+        ok = (thigh <= self.max_thigh_ratio * shank
               and shank / trunk >= self.min_shank_fraction * st.ratio_max)
         if not ok:
             st.still.clear()
             return
         kx, ky = knee - mid_hip
         ax, ay = ankle - mid_hip
-        st.still.append((t, float(kx), float(ky), float(ax), float(ay)))
+        st.still.append((t, float(kx), float(ky), float(ax), float(ay),
+                         shank_tilt_ir(self._px, side)))
         while st.still and t - st.still[0][0] > self.window_s:
             st.still.popleft()
         if len(st.still) < 3 or t - st.still[0][0] < 0.95 * self.window_s:
             return
-        pts = np.array([s[1:] for s in st.still])
-        if float(np.max(np.std(pts, axis=0))) > self.max_motion * shank:
+        pts = np.array([s[1:5] for s in st.still])
+        # still: the knee across the shank and the ankle; not the knee along the shank,
+        # where MediaPipe's knee jitters by 4-5% of the shank on a still leg (near camera)
+        if float(np.max(np.std(pts[:, [0, 2, 3]], axis=0))) > self.max_motion * shank:
+            return
+        # vertical: the median tilt over the window (a frame's jitters by +-2 deg)
+        low, high = self.shank_tilt_deg
+        if not low <= float(np.median([s[5] for s in st.still])) <= high:
             return
         t0 = st.still[0][0]
         if st.neutral_at is None:
