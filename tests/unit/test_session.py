@@ -159,6 +159,14 @@ def test_deep_glute_measures_adduction():
     assert left["peak_measured_deg"] == pytest.approx(25.0, abs=2.0)
 
 
+def test_a_deep_glute_stretch_read_4_deg_short_still_counts_as_a_hold():
+    # an 18 deg stretch that MediaPipe reads as 14 deg (seen on rendered people) is a hold:
+    # the threshold sits a measurement error below the stretch a stiff hip reaches
+    frames = seated(abd_left=lambda t: -14.0 * min(1.0, max(0.0, t - 3.0) / 1.5), seconds=12)
+    holds = run(Session([GLUTE]), frames)["sides"]["left"]["holds"]
+    assert len(holds) == 1 and holds[0]["duration_s"] > 5.0
+
+
 def test_replay_gives_identical_results():
     frames = seated(rot_left=ramp_profile(30.0), noise=True, seconds=20)
     a, b = Session([IR]), Session([IR])

@@ -48,7 +48,7 @@ def test_builtin_routine():
     ir, er, glute = cat.values()
     assert (ir.measure, ir.direction, ir.threshold_deg) == ("rotation_deg", 1, 20.0)
     assert (er.measure, er.direction, er.threshold_deg) == ("rotation_deg", -1, 25.0)
-    assert (glute.measure, glute.direction, glute.threshold_deg) == ("hip_abduction_deg", -1, 15.0)
+    assert (glute.measure, glute.direction, glute.threshold_deg) == ("hip_abduction_deg", -1, 12.0)
     for s in cat.values():
         assert s.view == "front"  # one camera place for the whole routine
         assert s.hysteresis_deg == 3.0 and s.hold_target_s == 30.0
