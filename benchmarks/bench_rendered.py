@@ -23,8 +23,11 @@ Figures (degrees; error = measured - truth; rotation + = internal rotation):
   "40 deg"). Pooled MAE = frame-weighted mean over the group's rotation cases; peak errors,
   slopes, coverage, still leg and holds: the worst case of the group.
 * holds: |posecheck's total hold time - the truth's| per stretch (the scorer applies
-  posecheck's hold rule to the true angle); the scorer does not report start and end times,
-  so only the duration is checked here.
+  posecheck's hold rule to the true angle), and the start and end of each hold: the truth's
+  holds come from posecheck's own hold tracker (``posecheck.holds.HoldTracker``, the
+  stretch's threshold and hysteresis) run on the true angle of the working leg; each is paired
+  with the measured hold that overlaps it most. A true hold with no measured one, or a
+  measured hold overlapping no true one, counts as an error of its whole duration.
 
 ``--scores FILE`` prints the tables from an existing scorer JSON (no posecheck run);
 ``--skip-run`` scores the results already in ``--out``. ``--strict`` exits 1 when a target
@@ -45,6 +48,8 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 # ../shared/render beside the repository; a git worktree one level deeper (wt/<name>) too
@@ -154,11 +159,65 @@ CASE_HEADER = ["case", "yaw", "side", "role", "cov", "MAE", "bias", "slope", "pe
                "peakER err", "still max|err|", "still max|meas|", "add MAE"]
 
 
+# stretch id -> (truth key, direction): value in the stretch's direction = direction * truth
+STRETCH_TRUTH = {"internal-rotation": ("rotation_deg", 1.0),
+                 "external-rotation": ("rotation_deg", -1.0),
+                 "deep-glute": ("hip_abduction_deg", -1.0)}
+
+
+def true_holds(times: Sequence[float], values: Sequence[float], threshold_deg: float,
+               hysteresis_deg: float) -> list[tuple[float, float]]:
+    """posecheck's hold rule on a true series (seconds; degrees in the stretch's direction):
+    the (start_s, end_s) of every hold ``posecheck.holds.HoldTracker`` finds."""
+    from posecheck.holds import HoldTracker
+    tr = HoldTracker(threshold_deg, hysteresis_deg=hysteresis_deg)
+    for t, v in zip(times, values, strict=True):
+        tr.update(float(t), float(v))
+    tr.finish(float(times[-1]) if len(times) else 0.0)
+    return [(h.start_s, h.end_s) for h in tr.holds]
+
+
+def hold_timing(truth: Mapping, summary: Mapping) -> list[tuple[str, float | None, float | None]]:
+    """Per true or measured hold of the working leg: (label, start error, end error) in
+    seconds (measured - truth). A hold found on one side only has the error of its whole
+    duration on both ends (+ for a measured hold the truth lacks, - for a missed one)."""
+    from posecheck.stretches import load_catalogue
+    cat = load_catalogue()
+    side = truth["working_leg"]
+    t = np.array([f["t"] for f in truth["frames"]], dtype=float)
+    out: list[tuple[str, float | None, float | None]] = []
+    for sid, entry in (summary.get("by_stretch") or {}).items():
+        if sid not in STRETCH_TRUTH or sid not in cat:
+            continue
+        key, sign = STRETCH_TRUTH[sid]
+        v = sign * np.array([f["truth"][side][key] for f in truth["frames"]], dtype=float)
+        want = true_holds(t, v, float(entry["threshold_deg"]), cat[sid].hysteresis_deg)
+        got = [(float(h["start_s"]), float(h["end_s"]))
+               for h in (entry.get("sides", {}).get(side, {}).get("holds") or [])]
+        used: set[int] = set()
+        for a, b in want:
+            ov = [max(0.0, min(b, d) - max(a, c)) for c, d in got]
+            j = int(np.argmax(ov)) if ov else -1
+            if j < 0 or ov[j] <= 0:
+                out.append((f"{sid} missed {a:.1f}-{b:.1f} s", -(b - a), -(b - a)))
+                continue
+            used.add(j)
+            out.append((f"{sid} {a:.1f}-{b:.1f} s", got[j][0] - a, got[j][1] - b))
+        for j, (c, d) in enumerate(got):
+            if j not in used:
+                out.append((f"{sid} extra {c:.1f}-{d:.1f} s", d - c, d - c))
+    return out
+
+
 def targets(cases: Sequence[Mapping], yaws: Mapping[str, float],
-            summaries: Mapping[str, object] | None = None) -> list[Target]:
+            summaries: Mapping[str, object] | None = None,
+            truths: Mapping[str, Mapping] | None = None) -> list[Target]:
     """Issue 10's targets, pooled by view group. ``summaries``: case -> summary.json (for
-    the setup message of the wide view); missing is treated as no message."""
+    the setup message of the wide view and the holds' start and end); missing is treated as
+    no message. ``truths``: case -> truth file (for the holds' start and end; without it,
+    that row is not printed)."""
     summaries = summaries or {}
+    truths = truths or {}
     out: list[Target] = []
     by_group: dict[str, list[Mapping]] = {g: [] for g in GROUPS}
     for c in cases:
@@ -233,8 +292,16 @@ def targets(cases: Sequence[Mapping], yaws: Mapping[str, float],
             if errs:
                 he, where = _worst(errs)
                 out.append(Target(g, "hold duration |error| (worst)", "<= 0.5 s", he,
-                                  he is not None and he <= 0.5,
-                                  f"{where}; start/end not reported by the scorer"))
+                                  he is not None and he <= 0.5, where))
+            ends = [(e, f"{c['case']} {lab} {which}")
+                    for c in by_group[g]
+                    if c["case"] in truths and isinstance(summaries.get(c["case"]), Mapping)
+                    for lab, e0, e1 in hold_timing(truths[c["case"]], summaries[c["case"]])
+                    for e, which in ((e0, "start"), (e1, "end"))]
+            if ends:
+                ee, where = _worst(ends)
+                out.append(Target(g, "hold start/end |error| (worst)", "<= 0.5 s", ee,
+                                  ee is not None and ee <= 0.5, where))
     return out
 
 
@@ -251,10 +318,11 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -
 
 
 def report(scores: Mapping, yaws: Mapping[str, float],
-           summaries: Mapping[str, object] | None = None) -> tuple[str, list[Target]]:
+           summaries: Mapping[str, object] | None = None,
+           truths: Mapping[str, Mapping] | None = None) -> tuple[str, list[Target]]:
     """The printed report of one scored set and its targets."""
     cases = scores["cases"]
-    tg = targets(cases, yaws, summaries)
+    tg = targets(cases, yaws, summaries, truths)
     # one more decimal than the bound, so a value shown on the bound is on its right side
     rows = [[t.group, t.metric, t.bound, _fmt(t.value, 3 if "cov" in t.metric or
                                                "slope" in t.metric else 2),
@@ -283,13 +351,18 @@ def read_json(path: Path) -> object:
         return json.load(fh)
 
 
-def set_yaws(set_dir: Path) -> dict[str, float]:
-    """Case name -> camera yaw (deg) from the truth files of a rendered set."""
+def set_truths(set_dir: Path) -> dict[str, Mapping]:
+    """Case name -> truth file of a rendered set."""
     out = {}
     for p in sorted(set_dir.glob("*.truth.json.gz")) + sorted(set_dir.glob("*.truth.json")):
         tr = read_json(p)
-        out[tr["case"]] = float((tr.get("camera") or {}).get("yaw_deg") or 0.0)
+        out[tr["case"]] = tr
     return out
+
+
+def set_yaws(truths: Mapping[str, Mapping]) -> dict[str, float]:
+    """Case name -> camera yaw (deg) from the truth files of a rendered set."""
+    return {c: float((tr.get("camera") or {}).get("yaw_deg") or 0.0) for c, tr in truths.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -320,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError) as e:
             print(f"bench_rendered: cannot read {a.scores}: {e}", file=sys.stderr)
             return 2
-        text, tg = report(scores, set_yaws(set_dir) if set_dir.is_dir() else {})
+        text, tg = report(scores, set_yaws(set_truths(set_dir)) if set_dir.is_dir() else {})
         print(text)
         return 1 if a.strict and any(t.ok is False for t in tg) else 0
 
@@ -382,7 +455,8 @@ def _run(a: argparse.Namespace, set_dir: Path, out: Path, run_py: Path, score_py
         sp = results / c["case"] / "summary.json"
         if sp.is_file():
             summaries[c["case"]] = read_json(sp)
-    text, tg = report(scores, set_yaws(set_dir), summaries)
+    truths = set_truths(set_dir)
+    text, tg = report(scores, set_yaws(truths), summaries, truths)
     print(text)
     if a.out is not None:
         print(f"scorer output: {scores_path} ({out / 'scores.md'})")

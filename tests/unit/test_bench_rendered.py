@@ -115,3 +115,55 @@ def test_report_prints_rows_per_side_and_counts(tmp_path: Path, capsys) -> None:
 def test_missing_kit_says_so_and_exits_0(tmp_path: Path, capsys) -> None:
     assert bench.main(["--kit", str(tmp_path / "nokit")]) == 0
     assert "render kit not found" in capsys.readouterr().out
+
+
+def _truth_ramp(fps: float = 30.0) -> dict:
+    """A right leg at 0 deg, 30 deg IR from 2 to 6 s (instant steps), 0 after, to 9 s."""
+    frames = []
+    for i in range(int(9 * fps)):
+        t = i / fps
+        rot = 30.0 if 2.0 <= t < 6.0 else 0.0
+        frames.append({"t": t, "truth": {"right": {"rotation_deg": rot, "hip_abduction_deg": 0.0},
+                                         "left": {"rotation_deg": 0.0,
+                                                  "hip_abduction_deg": 0.0}}})
+    return {"case": "c", "working_leg": "right", "frames": frames}
+
+
+def _summary(holds: list[tuple[float, float]]) -> dict:
+    return {"by_stretch": {"internal-rotation": {"threshold_deg": 20.0, "sides": {
+        "right": {"holds": [{"start_s": a, "end_s": b} for a, b in holds]}}}}}
+
+
+def test_true_holds_use_posecheck_hold_rule() -> None:
+    tr = _truth_ramp()
+    t = [f["t"] for f in tr["frames"]]
+    v = [f["truth"]["right"]["rotation_deg"] for f in tr["frames"]]
+    (a, b), = bench.true_holds(t, v, 20.0, 3.0)
+    assert a == pytest.approx(2.0, abs=0.04) and b == pytest.approx(6.0, abs=0.04)
+
+
+def test_hold_timing_pairs_measured_with_true_holds() -> None:
+    tr = _truth_ramp()
+    (lab, e0, e1), = bench.hold_timing(tr, _summary([(2.3, 5.8)]))
+    assert "internal-rotation" in lab
+    assert e0 == pytest.approx(0.3, abs=0.05) and e1 == pytest.approx(-0.2, abs=0.05)
+    # a split hold: the larger piece is paired, the smaller one is an extra hold
+    got = bench.hold_timing(tr, _summary([(2.0, 2.6), (3.5, 6.0)]))
+    assert [g[0].split()[1] for g in got] == ["2.0-6.0", "extra"]
+    assert got[0][1] == pytest.approx(1.5, abs=0.05)
+    assert got[1][1] == pytest.approx(0.6, abs=0.01)
+    # a missed hold is an error of its whole duration
+    (lab, e0, e1), = bench.hold_timing(tr, _summary([]))
+    assert "missed" in lab and e0 == pytest.approx(-4.0, abs=0.05)
+
+
+def test_hold_start_end_target_fails_beyond_half_a_second() -> None:
+    tr = _truth_ramp()
+    case = _case("c", _side("W", 1.0, hold=(3.5, 4.0)), STILL)
+    good = bench.targets([case], {"c": 0.0}, {"c": _summary([(2.2, 6.1)])}, {"c": tr})
+    bad = bench.targets([case], {"c": 0.0}, {"c": _summary([(2.8, 6.1)])}, {"c": tr})
+    assert _by(good, bench.FRONT, "hold start/end").ok is True
+    t = _by(bad, bench.FRONT, "hold start/end")
+    assert t.ok is False and t.value == pytest.approx(0.8, abs=0.05) and "start" in t.note
+    # without truth files the row is not printed
+    assert not [x for x in bench.targets([case], {"c": 0.0}) if "start/end" in x.metric]
