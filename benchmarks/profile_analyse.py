@@ -24,14 +24,8 @@ from pathlib import Path
 
 import cv2
 
-from posecheck.analyse_input import (
-    GEOMETRY_BATCH,
-    VIDEO_MAX_FPS,
-    AnalyseOptions,
-    _new_session,
-    shrink,
-    video_size,
-)
+from posecheck.analyse_input import GEOMETRY_BATCH, AnalyseOptions, _new_session
+from posecheck.annotated_video import VIDEO_MAX_FPS, shrink, video_size
 from posecheck.folder import FrameWriters
 from posecheck.outputs import VideoSink
 from posecheck.pose import PoseEstimator

@@ -143,7 +143,8 @@ def _store_result(store: Any, result: Any, force: bool, person: str | None) -> s
 
 def run(args: argparse.Namespace) -> int:
     """Analyse every input; exit status 1 if any failed."""
-    from posecheck.batch import analyse_many, expand_inputs, result_line
+    from posecheck.batch import analyse_many, expand_inputs
+    from posecheck.result_line import result_line
     from posecheck.safe_text import printable
 
     opts = _options(args)

@@ -14,16 +14,12 @@ import numpy as np
 import pytest
 from skeleton import Camera, LegPose, make_sequence, ramp_profile
 
-from posecheck.analyse_input import (
-    AnalyseOptions,
-    InputResult,
-    analyse_file,
-    shrink,
-    video_size,
-)
-from posecheck.batch import analyse_many, expand_inputs, output_dirs, result_line
+from posecheck.analyse_input import AnalyseOptions, InputResult, analyse_file
+from posecheck.annotated_video import shrink, video_size
+from posecheck.batch import analyse_many, expand_inputs, output_dirs
 from posecheck.errors import ModelError
 from posecheck.landmark_io import write_landmarks
+from posecheck.result_line import result_line
 from posecheck.session import Session
 from posecheck.stretches import load_catalogue
 from posecheck.threads import Consumer, Prefetch
